@@ -1,0 +1,438 @@
+"""The household profile: schema, validation and loading from TOML, JSON or the embedded set.
+
+A profile is validated once, here, into an immutable :class:`Profile`; :mod:`mcsim.arrays` then
+compiles it into flat arrays for the kernels. Money is in euros of today (real terms); rates in
+files are annual percentages. Asset returns are nominal: inflation, drawn each month, deflates them.
+Every rule broken is reported as one :class:`~mcsim.errors.ProfileError` naming the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ProfileError
+
+MAX_MONEY = 1e12
+"""Largest amount accepted anywhere (euros): beyond it sums could lose every cent of precision."""
+
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+Age = Annotated[float, Field(ge=0, le=125)]
+Weight = Annotated[float, Field(ge=0, le=1)]
+
+ACCOUNT_TAX_ON_GAINS_PCT: dict[str, float] = {
+    "pea": 17.2,  # social levies only, after 5 years
+    "per": 30.0,  # flat tax on gains; the deduction of contributions on entry is not modelled
+    "assurance_vie": 24.7,  # 7.5% income tax + 17.2% social levies, after 8 years, no allowance
+    "livret": 0.0,  # regulated savings accounts are tax-free
+    "cto": 30.0,  # ordinary securities account: flat tax
+    "crypto": 30.0,
+    "other": 30.0,
+}
+"""Simplified tax on the gains share of a withdrawal, by account type (French rules, percent)."""
+
+AccountType = Literal["pea", "per", "assurance_vie", "livret", "cto", "crypto", "other"]
+ReturnModel = Literal["lognormal", "normal", "student_t"]
+
+WEIGHT_TOLERANCE = 1e-6
+CORRELATION_TOLERANCE = 1e-8
+
+
+class Rule(ValueError):
+    """A broken rule found by a validator, with the field (relative to the model) it concerns."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _check_weights(weights: Mapping[str, float], field: str) -> None:
+    total = sum(weights.values())
+    if not weights:
+        raise Rule(field, "must name at least one entry")
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise Rule(field, f"weights must sum to 1 (they sum to {total:.6g})")
+
+
+def _check_bands(
+    bands: tuple[Any, ...], field: str, low: tuple[str, float], high: tuple[str, float], may_overlap: bool = False
+) -> None:
+    """Age bands must lie within [low, high] (each a (name, age) pair) and, unless allowed, not overlap."""
+    (low_name, low_age), (high_name, high_age) = low, high
+    ordered = sorted(enumerate(bands), key=lambda item: item[1].from_age)
+    for index, band in ordered:
+        if band.from_age < low_age - 1e-9 or band.to_age > high_age + 1e-9:
+            raise Rule(
+                f"{field}[{index}]", f"must lie between {low_name} ({low_age:g}) and {high_name} ({high_age:g})"
+            )
+    if may_overlap:
+        return
+    for (_, first), (index, second) in zip(ordered, ordered[1:], strict=False):
+        if second.from_age < first.to_age - 1e-9:
+            raise Rule(f"{field}[{index}]", f"overlaps another band (ages {first.from_age:g}-{first.to_age:g})")
+
+
+class AgeBand(_Model):
+    """An age band [from_age, to_age) in years."""
+
+    from_age: Age
+    to_age: Age
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeBand:
+        if self.to_age <= self.from_age:
+            raise Rule("to_age", f"must be after from_age ({self.to_age:g} <= {self.from_age:g})")
+        return self
+
+
+class Person(_Model):
+    """Ages in years; months are counted from ``current_age``."""
+
+    current_age: Age
+    retirement_age: Age
+    life_expectancy: Age
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Person:
+        if months_between(self.current_age, self.retirement_age) < 1:
+            raise Rule(
+                "retirement_age",
+                f"must be at least one month after current_age ({self.retirement_age:g} vs {self.current_age:g})",
+            )
+        if months_between(self.retirement_age, self.life_expectancy) < 1:
+            raise Rule(
+                "life_expectancy",
+                f"must be at least one month after retirement_age ({self.life_expectancy:g} vs {self.retirement_age:g})",
+            )
+        return self
+
+
+class Charge(_Model):
+    """A monthly charge on the household's income (mortgage, child) until an age of the person."""
+
+    name: str = ""
+    monthly_amount: Money
+    until_age: Age
+
+
+class Income(_Model):
+    """Monthly net income (euros of today) and its real growth; charges reduce what can be saved."""
+
+    monthly_net: Money = 0.0
+    real_growth_pct: float = Field(0.0, ge=-20, le=20)
+    charges: tuple[Charge, ...] = ()
+    children: tuple[Charge, ...] = ()
+
+
+class Account(_Model):
+    """An investment account: its type drives the tax on gains at withdrawal."""
+
+    name: str = Field(min_length=1)
+    type: AccountType
+    balance: Money = 0.0
+    cost_basis: Money | None = None
+    allocation: dict[str, Weight]
+    fee_pct: float = Field(0.0, ge=0, le=100)
+    tax_on_gains_pct: float | None = Field(None, ge=0, le=100)
+
+    @field_validator("allocation")
+    @classmethod
+    def _sums_to_one(cls, allocation: dict[str, float]) -> dict[str, float]:
+        try:
+            _check_weights(allocation, "allocation")
+        except Rule as rule:
+            raise ValueError(rule.rule) from None
+        return allocation
+
+    @property
+    def tax_rate(self) -> float:
+        """Tax on the gains share of a withdrawal, as a decimal."""
+        pct = ACCOUNT_TAX_ON_GAINS_PCT[self.type] if self.tax_on_gains_pct is None else self.tax_on_gains_pct
+        return pct / 100.0
+
+    @property
+    def basis(self) -> float:
+        """Cost basis in euros: the given one, else the balance (no latent gain)."""
+        return self.balance if self.cost_basis is None else self.cost_basis
+
+
+class SavingsPhase(AgeBand):
+    """A constant monthly contribution from ``from_age`` (inclusive) to ``to_age`` (exclusive)."""
+
+    monthly_contribution: Money
+
+
+class Plan(_Model):
+    """The profile's own strategy: savings phases, and how contributions split across accounts."""
+
+    savings: tuple[SavingsPhase, ...] = ()
+    contribution_split: dict[str, Weight] | None = None
+
+    @field_validator("contribution_split")
+    @classmethod
+    def _sums_to_one(cls, split: dict[str, float] | None) -> dict[str, float] | None:
+        if split is not None:
+            try:
+                _check_weights(split, "contribution_split")
+            except Rule as rule:
+                raise ValueError(rule.rule) from None
+        return split
+
+
+class SpendingPhase(AgeBand):
+    """Spending as a ratio of the target income over an age band of retirement."""
+
+    ratio: float = Field(ge=0, le=10)
+
+
+class IncomeStream(AgeBand):
+    """An extra monthly income in retirement (rent, annuity, part-time work)."""
+
+    name: str = ""
+    monthly_amount: Money
+
+
+class Retirement(_Model):
+    """What retirement must fund: the target income net of pensions and extra income."""
+
+    target_monthly_income: Money
+    state_pension_monthly: Money = 0.0
+    spending_phases: tuple[SpendingPhase, ...] = ()
+    additional_income: tuple[IncomeStream, ...] = ()
+
+
+class Asset(_Model):
+    """An asset class: nominal annual expected (arithmetic) return and volatility, in percent."""
+
+    name: str = Field(min_length=1)
+    expected_return_pct: float = Field(ge=-50, le=100)
+    volatility_pct: float = Field(ge=0, le=200)
+
+
+def _default_assets() -> tuple[Asset, ...]:
+    return (
+        Asset(name="equities", expected_return_pct=7.0, volatility_pct=16.0),
+        Asset(name="bonds", expected_return_pct=3.0, volatility_pct=6.0),
+    )
+
+
+class Market(_Model):
+    """Asset classes, their correlation, inflation, and the return model."""
+
+    assets: tuple[Asset, ...] = Field(default_factory=_default_assets, min_length=1, max_length=32)
+    correlation: tuple[tuple[float, ...], ...] | None = None
+    inflation_mean_pct: float = Field(2.0, ge=-10, le=50)
+    inflation_volatility_pct: float = Field(1.0, ge=0, le=50)
+    return_model: ReturnModel = "lognormal"
+    student_t_df: float = Field(5.0, gt=2, le=1000)
+
+    @model_validator(mode="after")
+    def _valid_correlation(self) -> Market:
+        names = [asset.name for asset in self.assets]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise Rule(f"assets[{index}].name", f"duplicate asset name '{name}'")
+        if self.correlation is None:
+            return self
+        n = len(self.assets)
+        matrix = self.correlation
+        if len(matrix) != n or any(len(row) != n for row in matrix):
+            raise Rule("correlation", f"must be a {n}x{n} matrix, one row and column per asset")
+        corr = np.array(matrix, dtype=float)
+        for i in range(n):
+            if abs(corr[i, i] - 1.0) > CORRELATION_TOLERANCE:
+                raise Rule(f"correlation[{i}][{i}]", f"diagonal must be 1 (got {corr[i, i]:g})")
+            for j in range(n):
+                if abs(corr[i, j]) > 1.0 + CORRELATION_TOLERANCE:
+                    raise Rule(f"correlation[{i}][{j}]", f"must lie in [-1, 1] (got {corr[i, j]:g})")
+                if abs(corr[i, j] - corr[j, i]) > CORRELATION_TOLERANCE:
+                    raise Rule(
+                        f"correlation[{i}][{j}]",
+                        f"matrix must be symmetric ({corr[i, j]:g} vs {corr[j, i]:g} at [{j}][{i}])",
+                    )
+        smallest = float(np.linalg.eigvalsh(corr).min())
+        if smallest < -1e-10:
+            raise Rule(
+                "correlation", f"matrix must be positive semi-definite (smallest eigenvalue {smallest:.3g})"
+            )
+        return self
+
+
+class Profile(_Model):
+    """One household: who they are, what they earn and hold, their plan, and their market."""
+
+    name: str = "custom"
+    description: str = ""
+    person: Person
+    income: Income = Income()
+    accounts: tuple[Account, ...] = Field(min_length=1, max_length=32)
+    plan: Plan = Plan()
+    retirement: Retirement
+    market: Market = Market()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        person = self.person
+        asset_names = {asset.name for asset in self.market.assets}
+        account_names = [account.name for account in self.accounts]
+        for index, account in enumerate(self.accounts):
+            if account.name in account_names[:index]:
+                raise Rule(f"accounts[{index}].name", f"duplicate account name '{account.name}'")
+            for asset in account.allocation:
+                if asset not in asset_names:
+                    raise Rule(
+                        f"accounts[{index}].allocation.{asset}",
+                        f"unknown asset class (market assets: {', '.join(sorted(asset_names))})",
+                    )
+        if self.plan.contribution_split is not None:
+            for name in self.plan.contribution_split:
+                if name not in account_names:
+                    raise Rule(
+                        f"plan.contribution_split.{name}",
+                        f"unknown account (accounts: {', '.join(account_names)})",
+                    )
+        working = (("person.current_age", person.current_age), ("person.retirement_age", person.retirement_age))
+        retired = (("person.retirement_age", person.retirement_age), ("person.life_expectancy", person.life_expectancy))
+        _check_bands(self.plan.savings, "plan.savings", *working)
+        _check_bands(self.retirement.spending_phases, "retirement.spending_phases", *retired)
+        _check_bands(self.retirement.additional_income, "retirement.additional_income", *retired, may_overlap=True)
+        return self
+
+    @property
+    def contribution_weights(self) -> tuple[float, ...]:
+        """Share of each month's contribution that goes to each account (all to the first by default)."""
+        split = self.plan.contribution_split
+        if split is None:
+            return tuple(1.0 if index == 0 else 0.0 for index in range(len(self.accounts)))
+        return tuple(split.get(account.name, 0.0) for account in self.accounts)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _first_error(error: ValidationError) -> ProfileError:
+    """Turn pydantic's first error into one ProfileError naming the field and the rule."""
+    details = error.errors(include_url=False)
+    first = details[0]
+    location = tuple(part for part in first["loc"] if part not in ("function-after", "function-before"))
+    field = _field_path(location)
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, Rule):
+        field = f"{field}.{cause.field}" if field else cause.field
+        rule = cause.rule
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+        rule = message[:1].lower() + message[1:]
+        if first["type"] == "extra_forbidden":
+            rule = "unknown field"
+        elif first["type"] == "missing":
+            rule = "required field is missing"
+        elif first["type"] != "value_error" and not isinstance(first.get("input"), (dict, list, tuple)):
+            rule += f" (got {first.get('input')!r})"
+    more = len(details) - 1
+    if more:
+        rule += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ProfileError(field, rule)
+
+
+def profile_from_dict(data: Mapping[str, Any]) -> Profile:
+    """Validate a mapping (as read from TOML or JSON) into a :class:`Profile`."""
+    if not isinstance(data, Mapping):
+        raise ProfileError("profile", f"must be a table of fields (got {type(data).__name__})")
+    try:
+        return Profile.model_validate(dict(data))
+    except ValidationError as error:
+        raise _first_error(error) from None
+
+
+def embedded_profile_names() -> list[str]:
+    """Names of the profiles that ship inside the package, ``default`` first."""
+    names = sorted(
+        entry.name.removesuffix(".toml")
+        for entry in resources.files("mcsim.profiles").iterdir()
+        if entry.name.endswith(".toml")
+    )
+    return sorted(names, key=lambda name: name != "default")
+
+
+def embedded_profile_text(name: str) -> str:
+    """The TOML text of an embedded profile."""
+    if name not in embedded_profile_names():
+        raise _unknown_profile(name)
+    return resources.files("mcsim.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def _unknown_profile(name: str) -> ProfileError:
+    names = embedded_profile_names()
+    hint = difflib.get_close_matches(name, names, n=1)
+    suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+    return ProfileError(
+        "profile", f"'{name}' is neither a file nor an embedded profile (embedded: {', '.join(names)}){suggestion}"
+    )
+
+
+def _parse(text: str, source: str, suffix: str) -> Any:
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ProfileError(source, f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(source, f"not valid TOML: {error}") from None
+
+
+def load_profile(source: str | Path | Mapping[str, Any] | Profile | None = None) -> Profile:
+    """Load a profile from a file path (.toml or .json), an embedded name, a mapping, or the default."""
+    if isinstance(source, Profile):
+        return source
+    if source is None:
+        source = "default"
+    if isinstance(source, Mapping):
+        return profile_from_dict(source)
+    path = Path(source)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix not in (".toml", ".json"):
+            raise ProfileError(str(path), "profile files must end in .toml or .json")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ProfileError(str(path), f"cannot be read ({error})") from None
+        data = _parse(text, str(path), suffix)
+    elif path.suffix.lower() in (".toml", ".json") or path.parent != Path("."):
+        raise ProfileError(str(path), "no such file")
+    else:
+        name = str(source)
+        data = _parse(embedded_profile_text(name), name, ".toml")
+        data.setdefault("name", name)
+    return profile_from_dict(data)
+
+
+def months_between(start_age: float, end_age: float) -> int:
+    """Whole months from one age to another (rounded to the nearest month)."""
+    return int(round(12.0 * (end_age - start_age)))

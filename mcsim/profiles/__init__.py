@@ -1,0 +1,1 @@
+"""Profiles that ship inside the package (one TOML file each)."""

@@ -1,0 +1,256 @@
+"""The simulation API: run a profile's plan over Monte Carlo paths and summarize the outcome."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+
+from ._kernels import NOT_DEPLETED, simulate_paths
+from .arrays import ProfileArrays, compile_profile
+from .errors import ParameterError
+from .profile import Profile, load_profile
+from .stats import Interval, Summary, wilson_interval
+
+MAX_SEED = 2**64 - 1
+MAX_PATHS = 10_000_000
+
+
+class PathOutcomes(NamedTuple):
+    """Per-path outputs of the kernel: capital at retirement, depletion month, terminal wealth."""
+
+    capital: np.ndarray
+    depletion: np.ndarray
+    terminal: np.ndarray
+
+    @property
+    def succeeded(self) -> np.ndarray:
+        """Mask of the paths whose money lasts to life expectancy."""
+        return self.depletion == NOT_DEPLETED
+
+
+@dataclass(frozen=True)
+class Fan:
+    """Wealth by month across paths: ``ages`` float64[n_months + 1] from today, the rest alike."""
+
+    ages: np.ndarray
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """Plain lists for JSON."""
+        return {name: [float(v) for v in getattr(self, name)] for name in ("ages", "p10", "p50", "p90", "min", "max")}
+
+
+@dataclass(frozen=True)
+class Depletion:
+    """When money runs out, over the paths where it does."""
+
+    probability: float
+    ages: Summary | None
+    by_age: dict[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {
+            "probability": self.probability,
+            "ages": None if self.ages is None else self.ages.to_dict(),
+            "by_age": {str(age): count for age, count in self.by_age.items()},
+        }
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Outcome of a plan over ``n_paths`` Monte Carlo paths."""
+
+    profile: str
+    seed: int
+    n_paths: int
+    current_age: float
+    retirement_age: float
+    life_expectancy: float
+    capital_at_retirement: Summary
+    terminal_wealth: Summary
+    success: Interval
+    depletion: Depletion
+    fan: Fan | None
+    paths: PathOutcomes
+
+    def to_dict(self, include_fan: bool = True) -> dict[str, Any]:
+        """Everything but the per-path arrays, as plain JSON-ready values."""
+        data: dict[str, Any] = {
+            "profile": self.profile,
+            "seed": self.seed,
+            "n_paths": self.n_paths,
+            "current_age": self.current_age,
+            "retirement_age": self.retirement_age,
+            "life_expectancy": self.life_expectancy,
+            "capital_at_retirement": self.capital_at_retirement.to_dict(),
+            "terminal_wealth": self.terminal_wealth.to_dict(),
+            "success_probability": self.success.to_dict(),
+            "depletion": self.depletion.to_dict(),
+        }
+        if include_fan and self.fan is not None:
+            data["fan"] = self.fan.to_dict()
+        return data
+
+
+@contextmanager
+def numba_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` Numba threads (all by default), then restore the count."""
+    if threads is None:
+        yield
+        return
+    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ParameterError("threads", f"must be between 1 and {numba.config.NUMBA_NUM_THREADS} (got {threads})")
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def check_seed(seed: int) -> int:
+    """The seed as an int, or a ParameterError."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError("seed", f"must be an integer from 0 to 2**64 - 1 (got {seed!r})")
+    return int(seed)
+
+
+def check_paths(n_paths: int, name: str = "n_paths") -> int:
+    """The path count as an int, or a ParameterError."""
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or not 1 <= n_paths <= MAX_PATHS:
+        raise ParameterError(name, f"must be an integer from 1 to {MAX_PATHS:,} (got {n_paths!r})")
+    return int(n_paths)
+
+
+def run_paths(
+    arrays: ProfileArrays, seed: int, first_path: int, n_paths: int, record_fan: bool = False
+) -> tuple[PathOutcomes, np.ndarray]:
+    """Run paths ``first_path .. first_path + n_paths - 1``; the fan matrix is float32[n_paths, n_months]."""
+    capital = np.empty(n_paths)
+    depletion = np.empty(n_paths, dtype=np.int64)
+    terminal = np.empty(n_paths)
+    fan = np.empty((n_paths, arrays.n_months) if record_fan else (0, 0), dtype=np.float32)
+    simulate_paths(
+        np.uint64(seed), np.uint64(first_path), arrays.market, arrays.plan, arrays.n_accum,
+        capital, depletion, terminal, fan,
+    )
+    return PathOutcomes(capital, depletion, terminal), fan
+
+
+def _fan(arrays: ProfileArrays, initial_wealth: float, wealth: np.ndarray) -> Fan:
+    p10, p50, p90 = np.percentile(wealth, [10, 50, 90], axis=0)
+
+    def with_start(row: np.ndarray) -> np.ndarray:
+        return np.concatenate(([initial_wealth], row.astype(np.float64)))
+
+    return Fan(
+        ages=np.concatenate(([arrays.start_age], arrays.month_ages())),
+        p10=with_start(p10),
+        p50=with_start(p50),
+        p90=with_start(p90),
+        min=with_start(wealth.min(axis=0)),
+        max=with_start(wealth.max(axis=0)),
+    )
+
+
+def _depletion(arrays: ProfileArrays, depletion: np.ndarray) -> Depletion:
+    months = depletion[depletion != NOT_DEPLETED]
+    if months.size == 0:
+        return Depletion(probability=0.0, ages=None, by_age={})
+    ages = arrays.start_age + months / 12.0
+    whole, counts = np.unique(np.floor(ages + 1e-9).astype(int), return_counts=True)
+    return Depletion(
+        probability=months.size / depletion.size,
+        ages=Summary.of(ages),
+        by_age={int(age): int(count) for age, count in zip(whole, counts, strict=True)},
+    )
+
+
+def summarize(
+    profile: Profile, arrays: ProfileArrays, seed: int, outcomes: PathOutcomes,
+    fan: np.ndarray | None, confidence: float,
+) -> SimulationResult:
+    """Statistics of per-path outcomes (and of the fan matrix, when given)."""
+    n_paths = outcomes.capital.size
+    return SimulationResult(
+        profile=profile.name,
+        seed=seed,
+        n_paths=n_paths,
+        current_age=profile.person.current_age,
+        retirement_age=profile.person.retirement_age,
+        life_expectancy=profile.person.life_expectancy,
+        capital_at_retirement=Summary.of(outcomes.capital),
+        terminal_wealth=Summary.of(outcomes.terminal),
+        success=wilson_interval(int(outcomes.succeeded.sum()), n_paths, confidence),
+        depletion=_depletion(arrays, outcomes.depletion),
+        fan=None if fan is None else _fan(arrays, float(arrays.plan.balances.sum()), fan),
+        paths=outcomes,
+    )
+
+
+def simulate(
+    profile: Profile | str | None = None,
+    n_paths: int = 10_000,
+    seed: int = 0,
+    *,
+    fan: bool = False,
+    tolerance: float | None = None,
+    confidence: float = 0.95,
+    max_paths: int = 1_000_000,
+    threads: int | None = None,
+    monthly_contribution: float | None = None,
+) -> SimulationResult:
+    """Simulate a profile's plan over Monte Carlo paths.
+
+    :param profile: a :class:`Profile`, a file path, an embedded profile's name, or None for the default.
+    :param n_paths: paths to run; in adaptive mode, the size of each batch.
+    :param seed: the seed; paths ``0 .. n - 1`` of a seed are the same whatever the batches or threads.
+    :param fan: also compute the monthly wealth fan (stores float32[n_paths, n_months] meanwhile).
+    :param tolerance: adaptive mode: add batches until the success probability's confidence interval
+        has a half-width of at most ``tolerance`` (absolute, e.g. 0.005), or ``max_paths`` are run.
+    :param confidence: confidence level of the success interval (and of the adaptive stop).
+    :param threads: Numba threads to use (all by default); results do not depend on it.
+    :param monthly_contribution: a constant monthly saving that replaces the plan's phases.
+    """
+    profile = load_profile(profile)
+    seed = check_seed(seed)
+    n_paths = check_paths(n_paths)
+    max_paths = check_paths(max_paths, "max_paths")
+    if not (isinstance(confidence, (int, float)) and 0.5 <= confidence < 1.0):
+        raise ParameterError("confidence", f"must be in [0.5, 1) (got {confidence!r})")
+    if tolerance is not None and not (isinstance(tolerance, (int, float)) and 0.0 < tolerance < 0.5):
+        raise ParameterError("tolerance", f"must be in (0, 0.5) (got {tolerance!r})")
+    if monthly_contribution is not None and not (
+        isinstance(monthly_contribution, (int, float)) and math.isfinite(monthly_contribution) and monthly_contribution >= 0
+    ):
+        raise ParameterError("monthly_contribution", f"must be a finite amount >= 0 (got {monthly_contribution!r})")
+    arrays = compile_profile(profile, monthly_contribution)
+    with numba_threads(threads):
+        outcomes, fan_matrix = run_paths(arrays, seed, 0, n_paths, fan)
+        if tolerance is not None:
+            batches, fans = [outcomes], [fan_matrix]
+            done = n_paths
+            while done < max_paths:
+                depletion = np.concatenate([batch.depletion for batch in batches])
+                successes = int((depletion == NOT_DEPLETED).sum())
+                if wilson_interval(successes, done, confidence).half_width <= tolerance:
+                    break
+                size = min(n_paths, max_paths - done)
+                batch, batch_fan = run_paths(arrays, seed, done, size, fan)
+                batches.append(batch)
+                fans.append(batch_fan)
+                done += size
+            outcomes = PathOutcomes(*(np.concatenate(parts) for parts in zip(*batches, strict=True)))
+            fan_matrix = np.concatenate(fans) if fan else fan_matrix
+    return summarize(profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence)
