@@ -1,0 +1,5 @@
+"""Run the CLI as ``python -m mcsim``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,227 @@
+"""The ``mcsim`` command line: thin commands that parse, call the library and render.
+
+Bad input of any kind (a profile field, an option) prints one line naming the field and the rule
+and exits with code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import McsimError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+class BadInput(click.ClickException):
+    """A domain error reported as one line with exit code 2."""
+
+    exit_code = 2
+
+
+class Bounded(click.ParamType):
+    """A finite number within [low, high] (``open_low`` excludes ``low``)."""
+
+    def __init__(self, kind: type, low: float, high: float, open_low: bool = False) -> None:
+        self.kind = kind
+        self.low = low
+        self.high = high
+        self.open_low = open_low
+        self.name = kind.__name__
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            number = self.kind(value)
+        except (TypeError, ValueError):
+            self.fail(f"'{value}' is not a valid {self.name}", param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail(f"must be a finite number (got '{value}')", param, ctx)
+        below = number <= self.low if self.open_low else number < self.low
+        if below or number > self.high:
+            bracket = "(" if self.open_low else "["
+            self.fail(f"must be in {bracket}{self.low:g}, {self.high:g}] (got {value})", param, ctx)
+        return number
+
+
+def profile_argument(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The optional PROFILE argument: a .toml/.json file or an embedded profile's name."""
+    return click.argument("profile", required=False, default="default", metavar="[PROFILE|NAME]")(command)
+
+
+def seed_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--seed`` option shared by the simulation commands."""
+    return click.option(
+        "-s", "--seed", type=Bounded(int, 0, 2**64 - 1), default=0, show_default=True,
+        help="Seed; the same seed gives the same paths whatever the threads.",
+    )(command)
+
+
+def threads_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--threads`` option shared by the simulation commands."""
+    return click.option(
+        "--threads", type=Bounded(int, 1, 1024), default=None, help="Numba threads (default: all cores)."
+    )(command)
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to standard output."""
+    click.echo(json.dumps(data, indent=2))
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="mcsim")
+def cli() -> None:
+    """Monte Carlo simulation of retirement savings.
+
+    \b
+    Examples:
+      mcsim simulate                      # the embedded default household
+      mcsim simulate crypto_holder --paths 20000 --plot fan.png
+      mcsim simulate my_household.toml --json
+      mcsim optimize --success 0.9        # minimum monthly saving for 90% success
+      mcsim profiles                      # the embedded example households
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@profile_argument
+@click.option("-n", "--paths", "n_paths", type=Bounded(int, 1, 10_000_000), default=10_000, show_default=True,
+              help="Monte Carlo paths (with --tolerance: the batch size).")
+@seed_option
+@click.option("--tolerance", type=Bounded(float, 0.0, 0.5, open_low=True), default=None,
+              help="Adaptive: add batches until the success interval's half-width is at most this (e.g. 0.005).")
+@click.option("--confidence", type=Bounded(float, 0.5, 0.999999), default=0.95, show_default=True,
+              help="Confidence level of the success interval.")
+@click.option("--max-paths", type=Bounded(int, 1, 10_000_000), default=1_000_000, show_default=True,
+              help="Adaptive: stop after this many paths.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with the monthly fan if --plot).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a wealth fan chart (PNG).")
+@threads_option
+def simulate(
+    profile: str, n_paths: int, seed: int, tolerance: float | None, confidence: float, max_paths: int,
+    as_json: bool, plot: str | None, threads: int | None,
+) -> None:
+    """Simulate a household's plan over Monte Carlo paths.
+
+    PROFILE is a .toml or .json file, or the name of an embedded profile (see `mcsim profiles`).
+
+    \b
+    Example:
+      mcsim simulate mid_career_family --paths 20000 --seed 7 --plot fan.png
+    """
+    from .plot import check_output_path, write_fan_chart
+    from .profile import load_profile
+    from .render import print_view, simulation_view
+    from .simulation import simulate as run_simulation
+
+    household = load_profile(profile)
+    if plot is not None:
+        check_output_path(plot)
+    result = run_simulation(
+        household, n_paths, seed, fan=plot is not None, tolerance=tolerance, confidence=confidence,
+        max_paths=max_paths, threads=threads,
+    )
+    if plot is not None:
+        write_fan_chart(result, plot)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_view(simulation_view(result, household))
+        if plot is not None:
+            click.echo(f"Fan chart written to {plot}")
+
+
+@cli.command(context_settings=CONTEXT)
+@profile_argument
+@click.option("--success", "target", type=Bounded(float, 0.0, 1.0, open_low=True), default=0.9, show_default=True,
+              help="Success probability to reach.")
+@click.option("-n", "--paths", "n_paths", type=Bounded(int, 1, 10_000_000), default=5_000, show_default=True,
+              help="Common paths every candidate runs on.")
+@seed_option
+@click.option("--precision", type=Bounded(float, 0.0, 1e6, open_low=True), default=1.0, show_default=True,
+              help="Stop when the bracket is this narrow (euros a month).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result and every step as JSON.")
+@threads_option
+def optimize(
+    profile: str, target: float, n_paths: int, seed: int, precision: float, as_json: bool, threads: int | None
+) -> None:
+    """Find the minimum constant monthly saving that reaches a success probability.
+
+    Bisection with common random numbers: every candidate runs on the same paths.
+
+    \b
+    Example:
+      mcsim optimize young_saver --success 0.95
+    """
+    from .optimize import minimum_saving
+    from .render import optimization_view, print_view
+
+    result = minimum_saving(profile, target, n_paths, seed, precision=precision, threads=threads)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_view(optimization_view(result))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the names and descriptions as JSON.")
+def profiles(as_json: bool) -> None:
+    """List the embedded example profiles."""
+    from .profile import embedded_profile_names, load_profile
+    from .render import print_view, profiles_view
+
+    rows = [(name, load_profile(name)) for name in embedded_profile_names()]
+    if as_json:
+        print_json({name: profile.description for name, profile in rows})
+    else:
+        print_view(profiles_view(rows))
+
+
+@cli.group(context_settings=CONTEXT)
+def profile() -> None:
+    """Inspect profiles."""
+
+
+@profile.command(name="show", context_settings=CONTEXT)
+@click.argument("name", metavar="PROFILE|NAME")
+@click.option("--json", "as_json", is_flag=True, help="Print the validated profile as JSON, defaults filled in.")
+def profile_show(name: str, as_json: bool) -> None:
+    """Print a profile: an embedded one's TOML source, or a file's validated content.
+
+    \b
+    Example:
+      mcsim profile show mid_career_family
+    """
+    from .profile import embedded_profile_names, embedded_profile_text, load_profile
+
+    household = load_profile(name)
+    if as_json:
+        print_json(household.model_dump(mode="json"))
+    elif name in embedded_profile_names():
+        click.echo(embedded_profile_text(name), nl=False)
+    else:
+        print_json(household.model_dump(mode="json"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: bad input of any kind is one line on standard error and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="mcsim", standalone_mode=False)
+    except McsimError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        click.echo(f"Error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)

@@ -1,0 +1,109 @@
+"""Terminal rendering of results with rich: tables in euros of today, percentages, ages."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from .optimize import OptimizationResult
+from .profile import Profile
+from .simulation import SimulationResult
+from .stats import Summary
+
+
+def euros(value: float) -> str:
+    """An amount in euros, rounded to the euro, with thousands separators."""
+    return f"{value:,.0f} €"
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """A proportion as a percentage."""
+    return f"{100 * value:.{digits}f}%"
+
+
+def _summary_row(table: Table, label: str, summary: Summary) -> None:
+    table.add_row(
+        label, *(f"{getattr(summary, key):,.0f}" for key in ("p10", "p50", "p90", "mean", "std", "min", "max"))
+    )
+
+
+def simulation_view(result: SimulationResult, profile: Profile) -> Group:
+    """The simulation's headline, distributions and depletion ages."""
+    success = result.success
+    head = Text.assemble(
+        (f"{result.profile}", "bold"),
+        f": age {result.current_age:g}, retires at {result.retirement_age:g}, plans to {result.life_expectancy:g}; "
+        f"{result.n_paths:,} paths, seed {result.seed}, {profile.market.return_model} returns\n",
+        ("Success probability ", "bold"),
+        (percent(success.estimate), "bold green" if success.estimate >= 0.9 else "bold yellow"),
+        f"  ({percent(success.confidence, 0)} CI {percent(success.low)} to {percent(success.high)})",
+    )
+    table = Table(box=None, pad_edge=False)
+    table.add_column("€ of today", style="dim")
+    for column in ("p10", "median", "p90", "mean", "std", "min", "max"):
+        table.add_column(column, justify="right")
+    _summary_row(table, f"capital at {result.retirement_age:g}", result.capital_at_retirement)
+    _summary_row(table, f"wealth at {result.life_expectancy:g}", result.terminal_wealth)
+    depletion = result.depletion
+    if depletion.ages is None:
+        tail = Text("Money lasts to life expectancy on every path.")
+    else:
+        ages = depletion.ages
+        tail = Text(
+            f"Money runs out on {percent(depletion.probability)} of paths: at age {ages.p50:.1f} "
+            f"on median (p10 {ages.p10:.1f}, p90 {ages.p90:.1f})."
+        )
+    return Group(head, table, tail)
+
+
+def optimization_view(result: OptimizationResult) -> Group:
+    """The optimizer's answer and each step of the search."""
+    steps = Table(title="Search (same paths for every candidate)", box=None, pad_edge=False)
+    steps.add_column("step", justify="right")
+    steps.add_column("phase")
+    steps.add_column("monthly saving", justify="right")
+    steps.add_column("success", justify="right")
+    for index, step in enumerate(result.steps, 1):
+        mark = "" if step.success < result.target else " ✓"
+        steps.add_row(str(index), step.phase, f"{step.monthly_saving:,.2f} €", percent(step.success, 2) + mark)
+    if not result.reachable:
+        head = Text(
+            f"{result.profile}: no saving up to {euros(result.monthly_saving)} a month reaches "
+            f"{percent(result.target)} success on {result.n_paths:,} paths.",
+            style="bold red",
+        )
+        return Group(head, steps)
+    share = result.share_of_income
+    income = f" ({percent(share)} of today's disposable income)" if share is not None else ""
+    below = (
+        f"; {euros(result.monthly_saving - result.precision)} gives {percent(result.success_below, 2)}"
+        if result.success_below is not None
+        else ""
+    )
+    head = Text.assemble(
+        f"{result.profile}: the minimum constant monthly saving for {percent(result.target)} success is ",
+        (euros(result.monthly_saving), "bold green"),
+        f"{income}.\nIt reaches {percent(result.success, 2)} on {result.n_paths:,} paths (seed {result.seed}){below}.",
+    )
+    return Group(head, steps)
+
+
+def profiles_view(rows: list[tuple[str, Profile]]) -> Table:
+    """One line per embedded profile."""
+    table = Table(box=None, pad_edge=False)
+    for column in ("name", "age", "retires", "until", "capital", "description"):
+        table.add_column(column, justify="right" if column in ("age", "retires", "until", "capital") else "left")
+    for name, profile in rows:
+        person = profile.person
+        capital = sum(account.balance for account in profile.accounts)
+        table.add_row(
+            name, f"{person.current_age:g}", f"{person.retirement_age:g}", f"{person.life_expectancy:g}",
+            euros(capital), profile.description,
+        )
+    return table
+
+
+def print_view(view: object) -> None:
+    """Print a rich renderable to standard output."""
+    Console().print(view)
