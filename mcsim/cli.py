@@ -37,6 +37,7 @@ class Bounded(click.ParamType):
         self.name = kind.__name__
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse ``value`` and check it is finite and in range, or fail with the rule."""
         try:
             number = self.kind(value)
         except (TypeError, ValueError):
