@@ -41,20 +41,19 @@ def draw_real_returns(state, market, real_gross, inflation):
     """
     n_months, n_assets = real_gross.shape
     for month in range(n_months):
-        row = real_gross[month]
         for k in range(n_assets):
             z, state = standard_normal(state)
-            row[k] = z
+            real_gross[month, k] = z
         scale = 1.0
         if market.model == STUDENT_T:
             chi2, state = standard_gamma(state, 0.5 * market.t_df)
             scale = math.sqrt((market.t_df - 2.0) / (2.0 * chi2))
-        # row <- scale * chol @ row, in place from the last asset up (asset k reads row[:k + 1]).
+        # shocks <- scale * chol @ shocks, in place from the last asset up (asset k reads [:k + 1]).
         for k in range(n_assets - 1, -1, -1):
             correlated = 0.0
             for j in range(k + 1):
-                correlated += market.chol[k, j] * row[j]
-            row[k] = correlated * scale
+                correlated += market.chol[k, j] * real_gross[month, j]
+            real_gross[month, k] = correlated * scale
         inflation_log = market.inflation_drift
         if market.inflation_vol > 0.0:
             z, state = standard_normal(state)
@@ -63,10 +62,10 @@ def draw_real_returns(state, market, real_gross, inflation):
         inflation[month] = factor
         for k in range(n_assets):
             if market.model == NORMAL:
-                gross = max(0.0, 1.0 + market.drift[k] + market.vol[k] * row[k])
+                gross = max(0.0, 1.0 + market.drift[k] + market.vol[k] * real_gross[month, k])
             else:
-                gross = math.exp(market.drift[k] + market.vol[k] * row[k])
-            row[k] = gross / factor
+                gross = math.exp(market.drift[k] + market.vol[k] * real_gross[month, k])
+            real_gross[month, k] = gross / factor
     return state
 
 
@@ -123,7 +122,7 @@ def withdraw(balances, basis, tax_rate, price_level, need):
 
 @jit
 def simulate_path(state, market, plan, n_accum, real_gross, inflation, accounts, fan_row):
-    """Run one path from today to life expectancy.
+    """Run one path from today to life expectancy: save for ``n_accum`` months, then withdraw.
 
     Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months] and
     ``accounts`` float64[2, n_accounts] (balances, nominal basis). ``fan_row`` is float32[n_months]
@@ -131,34 +130,40 @@ def simulate_path(state, market, plan, n_accum, real_gross, inflation, accounts,
     Returns (capital at retirement, depletion month or NOT_DEPLETED, terminal wealth).
     """
     draw_real_returns(state, market, real_gross, inflation)
+    n_months = inflation.size
+    record = fan_row.size > 0
     balances = accounts[0]
     basis = accounts[1]
     balances[:] = plan.balances
     basis[:] = plan.basis
-    record = fan_row.size > 0
     price_level = 1.0
-    capital = 0.0
-    depletion = NOT_DEPLETED
     wealth = 0.0
-    for month in range(inflation.size):
+    for month in range(n_accum):
         price_level *= inflation[month]
         wealth = grow_accounts(balances, plan.allocation, plan.fee_keep, real_gross, month)
-        if month < n_accum:
-            amount = plan.contributions[month]
-            if amount > 0.0:
-                contribute(balances, basis, plan.split, amount, price_level)
-                wealth += amount
-            if month == n_accum - 1:
-                capital = wealth
-        else:
-            need = plan.needs[month - n_accum]
-            if need > 0.0 and depletion == NOT_DEPLETED:
-                paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
-                if paid < need:
-                    depletion = month
-                wealth = balances.sum()
+        amount = plan.contributions[month]
+        if amount > 0.0:
+            contribute(balances, basis, plan.split, amount, price_level)
+            wealth += amount
         if record:
             fan_row[month] = wealth
+    capital = wealth
+    depletion = NOT_DEPLETED
+    for month in range(n_accum, n_months):
+        price_level *= inflation[month]
+        wealth = grow_accounts(balances, plan.allocation, plan.fee_keep, real_gross, month)
+        need = plan.needs[month - n_accum]
+        if need > 0.0:
+            paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
+            wealth = balances.sum()
+            if paid < need:
+                depletion = month
+        if record:
+            fan_row[month] = wealth
+        if depletion != NOT_DEPLETED:
+            if record:
+                fan_row[month:] = 0.0
+            break
     return capital, depletion, wealth
 
 

@@ -1,0 +1,159 @@
+"""Kernel benchmark: path-months per second, side by side in one run, as ratios.
+
+On the embedded default profile (a 30-year-old, 60 years of months, 2 assets with inflation
+drawn: 3 normals a month), 10,000 paths:
+
+* the Numba kernel on 1 thread and on all threads;
+* the NumPy reference of the tests, vectorized over paths (its own draws included);
+* a naive pure-Python loop over paths and months, as simple planners write it (fewer paths, scaled);
+* the floor: the same number of normals drawn one at a time from a NumPy Generator in a jitted loop;
+
+plus compile time at first call (empty cache, in a subprocess), start-up with a warm cache, and the
+wall time of the whole `mcsim simulate --paths 1000` process. Usage: ``python bench/kernel.py [--paths N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mcsim.arrays import ProfileArrays, compile_profile  # noqa: E402
+from mcsim.profile import load_profile  # noqa: E402
+from mcsim.simulation import numba_threads, run_paths  # noqa: E402
+from tests.reference import simulate_reference  # noqa: E402
+
+
+@numba.njit(cache=True)
+def _generator_normals(generator: np.random.Generator, count: int) -> float:
+    total = 0.0
+    for _ in range(count):
+        total += generator.standard_normal()
+    return total
+
+
+def best_of(repeats: int, run) -> float:
+    """Best wall time of ``repeats`` runs of ``run()``."""
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def naive_python(arrays: ProfileArrays, n_paths: int, seed: int) -> float:
+    """The model in plain Python loops, one path and one month at a time; returns the success rate."""
+    rng = random.Random(seed)
+    market, plan = arrays.market, arrays.plan
+    chol = market.chol.tolist()
+    drift, vol = market.drift.tolist(), market.vol.tolist()
+    allocation, fee_keep = plan.allocation.tolist(), plan.fee_keep.tolist()
+    split, tax = plan.split.tolist(), plan.tax_rate.tolist()
+    n_assets, n_accounts = len(drift), len(fee_keep)
+    successes = 0
+    for _ in range(n_paths):
+        balances, basis = plan.balances.tolist(), plan.basis.tolist()
+        price, depleted = 1.0, False
+        for month in range(arrays.n_months):
+            z = [rng.gauss(0.0, 1.0) for _ in range(n_assets)]
+            shocks = [sum(chol[k][j] * z[j] for j in range(k + 1)) for k in range(n_assets)]
+            inflation = math.exp(market.inflation_drift + market.inflation_vol * rng.gauss(0.0, 1.0))
+            price *= inflation
+            real = [math.exp(drift[k] + vol[k] * shocks[k]) / inflation for k in range(n_assets)]
+            for a in range(n_accounts):
+                balances[a] *= sum(allocation[a][k] * real[k] for k in range(n_assets)) * fee_keep[a]
+            if month < arrays.n_accum:
+                amount = plan.contributions[month]
+                for a in range(n_accounts):
+                    balances[a] += amount * split[a]
+                    basis[a] += amount * split[a] * price
+            elif not depleted:
+                need = plan.needs[month - arrays.n_accum]
+                wealth = sum(balances)
+                taxed = sum(
+                    balances[a] * tax[a] * max(0.0, 1.0 - basis[a] / (balances[a] * price))
+                    for a in range(n_accounts) if balances[a] > 0
+                )
+                available = wealth - taxed
+                if need >= available:
+                    depleted = True
+                    balances = [0.0] * n_accounts
+                    basis = [0.0] * n_accounts
+                else:
+                    keep = 1.0 - need / available
+                    balances = [b * keep for b in balances]
+                    basis = [b * keep for b in basis]
+        successes += not depleted
+    return successes / n_paths
+
+
+def subprocess_seconds(code: str, env: dict[str, str]) -> float:
+    """Wall time of a fresh Python process running ``code``."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, default=10_000)
+    parser.add_argument("--python-paths", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    arrays = compile_profile(load_profile("default"))
+    n, months = args.paths, arrays.n_months
+    normals_per_month = arrays.market.drift.size + (1 if arrays.market.inflation_vol > 0 else 0)
+    path_months = n * months
+    threads = numba.config.NUMBA_NUM_THREADS
+
+    run_paths(arrays, 0, 0, 16)
+    generator = np.random.default_rng(0)
+    _generator_normals(generator, 10)
+    rows: list[tuple[str, float]] = []
+    with numba_threads(1):
+        rows.append(("numba kernel, 1 thread", path_months / best_of(args.repeats, lambda: run_paths(arrays, 0, 0, n))))
+    with numba_threads(threads):
+        rows.append((f"numba kernel, {threads} threads", path_months / best_of(args.repeats, lambda: run_paths(arrays, 0, 0, n))))
+    rows.append(("numpy reference (vectorized over paths)", path_months / best_of(1, lambda: simulate_reference(arrays, n, 0))))
+    python_paths = args.python_paths
+    rows.append(("pure-Python loop", python_paths * months / best_of(1, lambda: naive_python(arrays, python_paths, 0))))
+    floor = path_months / best_of(args.repeats, lambda: _generator_normals(generator, path_months * normals_per_month))
+    rows.append((f"floor: {normals_per_month} Generator normals a month, jitted", floor))
+
+    one_thread = rows[0][1]
+    print(f"default profile: {n:,} paths x {months} months, {normals_per_month} normals a month, {threads} threads available")
+    print(f"{'':44s}{'M path-months/s':>16s}{'numba 1 thread is':>20s}")
+    for label, rate in rows:
+        print(f"{label:44s}{rate / 1e6:16.2f}{one_thread / rate:19.2f}x")
+    print(f"numba 1 thread / floor: {one_thread / floor:.2f}   numba {threads} threads / floor: {rows[1][1] / floor:.2f}")
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    simulate_code = "from mcsim.simulation import simulate; simulate('default', 1000, seed=1)"
+    with tempfile.TemporaryDirectory() as cache:
+        cold = subprocess_seconds(simulate_code, {**env, "NUMBA_CACHE_DIR": cache})
+        warm = subprocess_seconds(simulate_code, {**env, "NUMBA_CACHE_DIR": cache})
+    imports = subprocess_seconds("import mcsim.simulation", env)
+    cli = [sys.executable, "-m", "mcsim", "simulate", "--paths", "1000"]
+    subprocess.run(cli, check=True, env=env, cwd=ROOT, capture_output=True)
+    start = time.perf_counter()
+    subprocess.run(cli, check=True, env=env, cwd=ROOT, capture_output=True)
+    whole = time.perf_counter() - start
+    print(f"process simulating 1,000 paths: empty cache {cold:.2f} s (compile {cold - warm:.2f} s), warm cache {warm:.2f} s")
+    print(f"start-up: import mcsim.simulation {imports:.2f} s; whole `mcsim simulate --paths 1000` {whole:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
