@@ -123,11 +123,15 @@ def main() -> None:
     generator = np.random.default_rng(0)
     _generator_normals(generator, 10)
     rows: list[tuple[str, float]] = []
+    def kernel() -> None:
+        run_paths(arrays, 0, 0, n)
+
     with numba_threads(1):
-        rows.append(("numba kernel, 1 thread", path_months / best_of(args.repeats, lambda: run_paths(arrays, 0, 0, n))))
+        rows.append(("numba kernel, 1 thread", path_months / best_of(args.repeats, kernel)))
     with numba_threads(threads):
-        rows.append((f"numba kernel, {threads} threads", path_months / best_of(args.repeats, lambda: run_paths(arrays, 0, 0, n))))
-    rows.append(("numpy reference (vectorized over paths)", path_months / best_of(1, lambda: simulate_reference(arrays, n, 0))))
+        rows.append((f"numba kernel, {threads} threads", path_months / best_of(args.repeats, kernel)))
+    reference = path_months / best_of(1, lambda: simulate_reference(arrays, n, 0))
+    rows.append(("numpy reference (vectorized over paths)", reference))
     python_paths = args.python_paths
     rows.append(("pure-Python loop", python_paths * months / best_of(1, lambda: naive_python(arrays, python_paths, 0))))
     floor = path_months / best_of(args.repeats, lambda: _generator_normals(generator, path_months * normals_per_month))
