@@ -125,7 +125,7 @@ def simulate_path(state, market, plan, n_accum, real_gross, inflation, accounts,
     """Run one path from today to life expectancy: save for ``n_accum`` months, then withdraw.
 
     Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months] and
-    ``accounts`` float64[2, n_accounts] (balances, nominal basis). ``fan_row`` is float32[n_months]
+    ``accounts`` float64[2, n_accounts] (balances, nominal basis). ``fan_row`` is float64[n_months]
     (or empty) and receives the wealth at the end of each month.
     Returns (capital at retirement, depletion month or NOT_DEPLETED, terminal wealth).
     """
@@ -172,12 +172,12 @@ def simulate_paths(seed, first_path, market, plan, n_accum, capital, depletion, 
     """Run paths ``first_path .. first_path + capital.size - 1`` in parallel over paths.
 
     Writes float64 ``capital`` and ``terminal`` and int64 ``depletion`` (each [n_paths]); ``fan`` is
-    float32[n_paths, n_months] to record monthly wealth, or float32[0, 0] to skip it.
+    float64[n_paths, n_months] to record monthly wealth, or float64[0, 0] to skip it.
     """
     n_months = n_accum + plan.needs.size
     n_assets = market.drift.size
     n_accounts = plan.balances.size
-    no_fan = np.empty(0, dtype=np.float32)
+    no_fan = np.empty(0)
     for p in prange(capital.size):
         real_gross = np.empty((n_months, n_assets))
         inflation = np.empty(n_months)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import McsimError
+from .errors import McsimError, one_line
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -174,7 +174,12 @@ def optimize(
 @cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print the names and descriptions as JSON.")
 def profiles(as_json: bool) -> None:
-    """List the embedded example profiles."""
+    """List the embedded example profiles.
+
+    \b
+    Example:
+      mcsim profiles --json
+    """
     from .profile import embedded_profile_names, load_profile
     from .render import print_view, profiles_view
 
@@ -187,7 +192,12 @@ def profiles(as_json: bool) -> None:
 
 @cli.group(context_settings=CONTEXT)
 def profile() -> None:
-    """Inspect profiles."""
+    """Inspect profiles.
+
+    \b
+    Example:
+      mcsim profile show default
+    """
 
 
 @profile.command(name="show", context_settings=CONTEXT)
@@ -222,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as error:
-        click.echo(f"Error: {error.format_message()}", err=True)
+        click.echo(f"Error: {one_line(error.format_message())}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)

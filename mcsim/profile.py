@@ -24,9 +24,10 @@ from .errors import ProfileError
 MAX_MONEY = 1e12
 """Largest amount accepted anywhere (euros): beyond it sums could lose every cent of precision."""
 
-Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
-Age = Annotated[float, Field(ge=0, le=125)]
-Weight = Annotated[float, Field(ge=0, le=1)]
+# Numbers are strict: true/false or "5" in a file is an error, not 1.0 or 5.0 (integers are fine).
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, strict=True)]
+Age = Annotated[float, Field(ge=0, le=125, strict=True)]
+Weight = Annotated[float, Field(ge=0, le=1, strict=True)]
 
 ACCOUNT_TAX_ON_GAINS_PCT: dict[str, float] = {
     "pea": 17.2,  # social levies only, after 5 years
@@ -132,7 +133,7 @@ class Income(_Model):
     """Monthly net income (euros of today) and its real growth; charges reduce what can be saved."""
 
     monthly_net: Money = 0.0
-    real_growth_pct: float = Field(0.0, ge=-20, le=20)
+    real_growth_pct: float = Field(0.0, ge=-20, le=20, strict=True)
     charges: tuple[Charge, ...] = ()
     children: tuple[Charge, ...] = ()
 
@@ -145,8 +146,8 @@ class Account(_Model):
     balance: Money = 0.0
     cost_basis: Money | None = None
     allocation: dict[str, Weight]
-    fee_pct: float = Field(0.0, ge=0, le=100)
-    tax_on_gains_pct: float | None = Field(None, ge=0, le=100)
+    fee_pct: float = Field(0.0, ge=0, le=100, strict=True)
+    tax_on_gains_pct: float | None = Field(None, ge=0, le=100, strict=True)
 
     @field_validator("allocation")
     @classmethod
@@ -195,7 +196,7 @@ class Plan(_Model):
 class SpendingPhase(AgeBand):
     """Spending as a ratio of the target income over an age band of retirement."""
 
-    ratio: float = Field(ge=0, le=10)
+    ratio: float = Field(ge=0, le=10, strict=True)
 
 
 class IncomeStream(AgeBand):
@@ -218,8 +219,8 @@ class Asset(_Model):
     """An asset class: nominal annual expected (arithmetic) return and volatility, in percent."""
 
     name: str = Field(min_length=1)
-    expected_return_pct: float = Field(ge=-50, le=100)
-    volatility_pct: float = Field(ge=0, le=200)
+    expected_return_pct: float = Field(ge=-50, le=100, strict=True)
+    volatility_pct: float = Field(ge=0, le=200, strict=True)
 
 
 def _default_assets() -> tuple[Asset, ...]:
@@ -233,11 +234,11 @@ class Market(_Model):
     """Asset classes, their correlation, inflation, and the return model."""
 
     assets: tuple[Asset, ...] = Field(default_factory=_default_assets, min_length=1, max_length=32)
-    correlation: tuple[tuple[float, ...], ...] | None = None
-    inflation_mean_pct: float = Field(2.0, ge=-10, le=50)
-    inflation_volatility_pct: float = Field(1.0, ge=0, le=50)
+    correlation: tuple[tuple[Annotated[float, Field(strict=True)], ...], ...] | None = None
+    inflation_mean_pct: float = Field(2.0, ge=-10, le=50, strict=True)
+    inflation_volatility_pct: float = Field(1.0, ge=0, le=50, strict=True)
     return_model: ReturnModel = "lognormal"
-    student_t_df: float = Field(5.0, gt=2, le=1000)
+    student_t_df: float = Field(5.0, gt=2, le=1000, strict=True)
 
     @model_validator(mode="after")
     def _valid_correlation(self) -> Market:
@@ -351,7 +352,8 @@ def _first_error(error: ValidationError) -> ProfileError:
         elif first["type"] == "missing":
             rule = "required field is missing"
         elif first["type"] != "value_error" and not isinstance(first.get("input"), (dict, list, tuple)):
-            rule += f" (got {first.get('input')!r})"
+            shown = repr(first.get("input"))
+            rule += f" (got {shown if len(shown) <= 40 else shown[:37] + '...'})"
     more = len(details) - 1
     if more:
         rule += f" (and {more} more problem{'s' if more > 1 else ''})"

@@ -105,5 +105,8 @@ def profiles_view(rows: list[tuple[str, Profile]]) -> Table:
 
 
 def print_view(view: object) -> None:
-    """Print a rich renderable to standard output."""
-    Console().print(view)
+    """Print a rich renderable to standard output (120 columns wide when not a terminal)."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
+    console.print(view)

@@ -19,6 +19,8 @@ from .stats import Interval, Summary, wilson_interval
 
 MAX_SEED = 2**64 - 1
 MAX_PATHS = 10_000_000
+MAX_FAN_BYTES = 4 * 2**30
+"""The monthly fan keeps every path's wealth by month while it is computed: at most this many bytes."""
 
 
 class PathOutcomes(NamedTuple):
@@ -136,11 +138,11 @@ def check_paths(n_paths: int, name: str = "n_paths") -> int:
 def run_paths(
     arrays: ProfileArrays, seed: int, first_path: int, n_paths: int, record_fan: bool = False
 ) -> tuple[PathOutcomes, np.ndarray]:
-    """Run paths ``first_path .. first_path + n_paths - 1``; the fan matrix is float32[n_paths, n_months]."""
+    """Run paths ``first_path .. first_path + n_paths - 1``; the fan matrix is float64[n_paths, n_months]."""
     capital = np.empty(n_paths)
     depletion = np.empty(n_paths, dtype=np.int64)
     terminal = np.empty(n_paths)
-    fan = np.empty((n_paths, arrays.n_months) if record_fan else (0, 0), dtype=np.float32)
+    fan = np.empty((n_paths, arrays.n_months) if record_fan else (0, 0))
     simulate_paths(
         np.uint64(seed), np.uint64(first_path), arrays.market, arrays.plan, arrays.n_accum,
         capital, depletion, terminal, fan,
@@ -152,7 +154,7 @@ def _fan(arrays: ProfileArrays, initial_wealth: float, wealth: np.ndarray) -> Fa
     p10, p50, p90 = np.percentile(wealth, [10, 50, 90], axis=0)
 
     def with_start(row: np.ndarray) -> np.ndarray:
-        return np.concatenate(([initial_wealth], row.astype(np.float64)))
+        return np.concatenate(([initial_wealth], row))
 
     return Fan(
         ages=np.concatenate(([arrays.start_age], arrays.month_ages())),
@@ -216,7 +218,8 @@ def simulate(
     :param profile: a :class:`Profile`, a file path, an embedded profile's name, or None for the default.
     :param n_paths: paths to run; in adaptive mode, the size of each batch.
     :param seed: the seed; paths ``0 .. n - 1`` of a seed are the same whatever the batches or threads.
-    :param fan: also compute the monthly wealth fan (stores float32[n_paths, n_months] meanwhile).
+    :param fan: also compute the monthly wealth fan (stores float64[n_paths, n_months] meanwhile,
+        at most ``MAX_FAN_BYTES``).
     :param tolerance: adaptive mode: add batches until the success probability's confidence interval
         has a half-width of at most ``tolerance`` (absolute, e.g. 0.005), or ``max_paths`` are run.
     :param confidence: confidence level of the success interval (and of the adaptive stop).
@@ -236,6 +239,13 @@ def simulate(
     ):
         raise ParameterError("monthly_contribution", f"must be a finite amount >= 0 (got {monthly_contribution!r})")
     arrays = compile_profile(profile, monthly_contribution)
+    most_paths = n_paths if tolerance is None else max(n_paths, max_paths)
+    if fan and most_paths * arrays.n_months * 8 > MAX_FAN_BYTES:
+        limit = MAX_FAN_BYTES // (arrays.n_months * 8)
+        raise ParameterError(
+            "fan", f"a monthly fan of {most_paths:,} paths x {arrays.n_months} months needs more than "
+            f"{MAX_FAN_BYTES // 2**30} GiB; ask for at most {limit:,} paths with it"
+        )
     with numba_threads(threads):
         outcomes, fan_matrix = run_paths(arrays, seed, 0, n_paths, fan)
         if tolerance is not None:
