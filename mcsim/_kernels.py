@@ -30,16 +30,56 @@ NOT_DEPLETED = -1
 """Depletion month of a path whose money lasts to the end."""
 
 
+_LOG2E = 1.4426950408889634
+_LN2_HIGH = 0.6931471803691238  # ln 2 split in two for an exact reduction (Cody and Waite)
+_LN2_LOW = 1.9082149292705877e-10
+_EXP_LIMIT = 700.0
+
+
 @jit
-def draw_real_returns(state, market, real_gross, inflation):
+def exp_in_place(values, scratch):
+    """``values[i] <- exp(values[i])`` for float64[n] ``values``, clamped to [-700, 700].
+
+    Same results as ``math.exp`` within 2.3e-16 relative, written so that LLVM vectorizes it
+    (``math.exp`` is a scalar library call): x = k ln 2 + r with |r| <= ln 2 / 2, a degree-13
+    Taylor polynomial for exp(r), and 2^k built from its exponent bits in ``scratch`` (int64[n]).
+    """
+    for i in range(values.size):
+        x = min(_EXP_LIMIT, max(-_EXP_LIMIT, values[i]))
+        k = math.floor(x * _LOG2E + 0.5)
+        r = (x - k * _LN2_HIGH) - k * _LN2_LOW
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        values[i] = p * r + 1.0
+        scratch[i] = (np.int64(k) + 1023) << 52
+    powers = scratch.view(np.float64)
+    for i in range(values.size):
+        values[i] *= powers[i]
+
+
+@jit
+def draw_real_returns(state, market, real_gross, inflation, scratch):
     """Draw consecutive months of the market for one path.
 
-    Fills ``real_gross`` (float64[n_months, n_assets]) with each asset's gross return in euros of
-    today and ``inflation`` (float64[n_months]) with the month's inflation factor; returns the
-    advanced state. Drawing a whole stretch of months in one call keeps the random state in
-    registers: a call per month measured four times slower.
+    Fills ``real_gross`` (float64[n_months, n_assets], C-contiguous) with each asset's gross return
+    in euros of today and ``inflation`` (float64[n_months]) with the month's inflation factor;
+    ``scratch`` is int64[n_months * n_assets] of working space. Returns the advanced state.
+    The random draws run first, in one loop that keeps the random state in registers; the
+    exponentials follow in vectorized passes.
     """
     n_months, n_assets = real_gross.shape
+    lognormal = market.model != NORMAL
     for month in range(n_months):
         for k in range(n_assets):
             z, state = standard_normal(state)
@@ -58,14 +98,19 @@ def draw_real_returns(state, market, real_gross, inflation):
         if market.inflation_vol > 0.0:
             z, state = standard_normal(state)
             inflation_log += market.inflation_vol * z
-        factor = math.exp(inflation_log)
-        inflation[month] = factor
+        inflation[month] = inflation_log
         for k in range(n_assets):
-            if market.model == NORMAL:
-                gross = max(0.0, 1.0 + market.drift[k] + market.vol[k] * real_gross[month, k])
+            if lognormal:
+                real_gross[month, k] = market.drift[k] + market.vol[k] * real_gross[month, k] - inflation_log
             else:
-                gross = math.exp(market.drift[k] + market.vol[k] * real_gross[month, k])
-            real_gross[month, k] = gross / factor
+                real_gross[month, k] = max(0.0, 1.0 + market.drift[k] + market.vol[k] * real_gross[month, k])
+    exp_in_place(inflation, scratch[:n_months])
+    if lognormal:
+        exp_in_place(real_gross.reshape(n_months * n_assets), scratch)
+    else:
+        for month in range(n_months):
+            for k in range(n_assets):
+                real_gross[month, k] /= inflation[month]
     return state
 
 
@@ -121,15 +166,15 @@ def withdraw(balances, basis, tax_rate, price_level, need):
 
 
 @jit
-def simulate_path(state, market, plan, n_accum, real_gross, inflation, accounts, fan_row):
+def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, accounts, fan_row):
     """Run one path from today to life expectancy: save for ``n_accum`` months, then withdraw.
 
-    Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months] and
-    ``accounts`` float64[2, n_accounts] (balances, nominal basis). ``fan_row`` is float64[n_months]
+    Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months],
+    ``scratch`` int64[n_months * n_assets] and ``accounts`` float64[2, n_accounts] (balances, basis). ``fan_row`` is float64[n_months]
     (or empty) and receives the wealth at the end of each month.
     Returns (capital at retirement, depletion month or NOT_DEPLETED, terminal wealth).
     """
-    draw_real_returns(state, market, real_gross, inflation)
+    draw_real_returns(state, market, real_gross, inflation, scratch)
     n_months = inflation.size
     record = fan_row.size > 0
     balances = accounts[0]
@@ -181,10 +226,11 @@ def simulate_paths(seed, first_path, market, plan, n_accum, capital, depletion, 
     for p in prange(capital.size):
         real_gross = np.empty((n_months, n_assets))
         inflation = np.empty(n_months)
+        scratch = np.empty(n_months * n_assets, dtype=np.int64)
         accounts = np.empty((2, n_accounts))
         fan_row = fan[p] if fan.shape[0] > 0 else no_fan
         capital[p], depletion[p], terminal[p] = simulate_path(
-            seed_stream(seed, first_path + p), market, plan, n_accum, real_gross, inflation, accounts, fan_row
+            seed_stream(seed, first_path + p), market, plan, n_accum, real_gross, inflation, scratch, accounts, fan_row
         )
 
 
@@ -197,5 +243,6 @@ def market_draws(seed, path, market, n_months):
     """
     real_gross = np.empty((n_months, market.drift.size))
     inflation = np.empty(n_months)
-    draw_real_returns(seed_stream(seed, path), market, real_gross, inflation)
+    scratch = np.empty(n_months * market.drift.size, dtype=np.int64)
+    draw_real_returns(seed_stream(seed, path), market, real_gross, inflation, scratch)
     return real_gross, inflation

@@ -178,3 +178,16 @@ def test_correlation_is_applied() -> None:
     real_gross, _ = market_draws(np.uint64(9), np.uint64(0), arrays.market, 200_000)
     corr = np.corrcoef(np.log(real_gross).T)
     np.testing.assert_allclose(corr, np.array([[1, 0.6, -0.3], [0.6, 1, 0.1], [-0.3, 0.1, 1]]), atol=0.01)
+
+
+def test_exp_in_place_matches_numpy_to_the_last_bits() -> None:
+    from mcsim._kernels import exp_in_place
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 0.3, 100_000), np.linspace(-700, 700, 100_001), [0.0, -0.0, 1e-300]])
+    result = values.copy()
+    exp_in_place(result, np.empty(values.size, dtype=np.int64))
+    np.testing.assert_allclose(result, np.exp(values), rtol=3e-16, atol=0)
+    clamped = np.array([-1e6, 1e6, -np.inf, np.inf])
+    exp_in_place(clamped, np.empty(4, dtype=np.int64))
+    assert np.isfinite(clamped).all() and clamped[0] == clamped[2] == np.exp(-700.0)
