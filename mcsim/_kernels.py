@@ -170,8 +170,8 @@ def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, 
     """Run one path from today to life expectancy: save for ``n_accum`` months, then withdraw.
 
     Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months],
-    ``scratch`` int64[n_months * n_assets] and ``accounts`` float64[2, n_accounts] (balances, basis). ``fan_row`` is float64[n_months]
-    (or empty) and receives the wealth at the end of each month.
+    ``scratch`` int64[n_months * n_assets] and ``accounts`` float64[2, n_accounts] (balances, basis).
+    ``fan_row`` is float64[n_months] (or empty) and receives the wealth at the end of each month.
     Returns (capital at retirement, depletion month or NOT_DEPLETED, terminal wealth).
     """
     draw_real_returns(state, market, real_gross, inflation, scratch)
