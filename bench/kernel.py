@@ -139,9 +139,9 @@ def main() -> None:
 
     one_thread = rows[0][1]
     print(f"default profile: {n:,} paths x {months} months, {normals_per_month} normals a month, {threads} threads available")
-    print(f"{'':44s}{'M path-months/s':>16s}{'numba 1 thread is':>20s}")
+    print(f"{'':44s}{'M path-months/s':>16s}{'1-thread kernel / this':>24s}")
     for label, rate in rows:
-        print(f"{label:44s}{rate / 1e6:16.2f}{one_thread / rate:19.2f}x")
+        print(f"{label:44s}{rate / 1e6:16.2f}{one_thread / rate:23.2f}x")
     print(f"numba 1 thread / floor: {one_thread / floor:.2f}   numba {threads} threads / floor: {rows[1][1] / floor:.2f}")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
