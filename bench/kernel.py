@@ -30,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mcsim._rng import seed_stream, standard_normal  # noqa: E402
 from mcsim.arrays import ProfileArrays, compile_profile  # noqa: E402
 from mcsim.profile import load_profile  # noqa: E402
 from mcsim.simulation import numba_threads, run_paths  # noqa: E402
@@ -41,6 +42,16 @@ def _generator_normals(generator: np.random.Generator, count: int) -> float:
     total = 0.0
     for _ in range(count):
         total += generator.standard_normal()
+    return total
+
+
+@numba.njit(cache=True)
+def _stream_normals(count: int) -> float:
+    state = seed_stream(0, 0)
+    total = 0.0
+    for _ in range(count):
+        z, state = standard_normal(state)
+        total += z
     return total
 
 
@@ -143,6 +154,11 @@ def main() -> None:
     for label, rate in rows:
         print(f"{label:44s}{rate / 1e6:16.2f}{one_thread / rate:23.2f}x")
     print(f"numba 1 thread / floor: {one_thread / floor:.2f}   numba {threads} threads / floor: {rows[1][1] / floor:.2f}")
+    draws = path_months * normals_per_month
+    _stream_normals(10)
+    ours = draws / best_of(args.repeats, lambda: _stream_normals(draws))
+    theirs = draws / best_of(args.repeats, lambda: _generator_normals(generator, draws))
+    print(f"normals per second, one thread: per-path xoshiro256** ziggurat {ours / 1e6:.0f} M, Generator {theirs / 1e6:.0f} M")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     simulate_code = "from mcsim.simulation import simulate; simulate('default', 1000, seed=1)"
