@@ -166,6 +166,35 @@ def withdraw(balances, basis, tax_rate, price_level, need):
 
 
 @jit
+def decumulate(real_gross, inflation, first, balances, basis, plan, price_level, fan_row):
+    """Withdraw ``plan.needs[j]`` in month ``first + j`` of ``real_gross``/``inflation``, for every j.
+
+    Accounts (``balances`` and nominal ``basis``, rebalanced to ``plan.allocation``) grow, pay
+    ``plan.fee_keep``, then pay the month's need net of tax (:func:`withdraw`); the first
+    month that cannot be paid in full empties them and ends the phase. ``fan_row`` (float64[n] or
+    empty) receives the wealth at the end of each month, zeros after depletion.
+    Returns (depletion index j or NOT_DEPLETED, final wealth, amount paid in the depletion month).
+    """
+    record = fan_row.size > 0
+    wealth = balances.sum()
+    for j in range(plan.needs.size):
+        month = first + j
+        price_level *= inflation[month]
+        wealth = grow_accounts(balances, plan.allocation, plan.fee_keep, real_gross, month)
+        need = plan.needs[j]
+        if need > 0.0:
+            paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
+            wealth = balances.sum()
+            if paid < need:
+                if record:
+                    fan_row[j:] = 0.0
+                return j, wealth, paid
+        if record:
+            fan_row[j] = wealth
+    return NOT_DEPLETED, wealth, 0.0
+
+
+@jit
 def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, accounts, fan_row):
     """Run one path from today to life expectancy: save for ``n_accum`` months, then withdraw.
 
@@ -175,7 +204,6 @@ def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, 
     Returns (capital at retirement, depletion month or NOT_DEPLETED, terminal wealth).
     """
     draw_real_returns(state, market, real_gross, inflation, scratch)
-    n_months = inflation.size
     record = fan_row.size > 0
     balances = accounts[0]
     basis = accounts[1]
@@ -192,24 +220,10 @@ def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, 
             wealth += amount
         if record:
             fan_row[month] = wealth
-    capital = wealth
-    depletion = NOT_DEPLETED
-    for month in range(n_accum, n_months):
-        price_level *= inflation[month]
-        wealth = grow_accounts(balances, plan.allocation, plan.fee_keep, real_gross, month)
-        need = plan.needs[month - n_accum]
-        if need > 0.0:
-            paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
-            wealth = balances.sum()
-            if paid < need:
-                depletion = month
-        if record:
-            fan_row[month] = wealth
-        if depletion != NOT_DEPLETED:
-            if record:
-                fan_row[month:] = 0.0
-            break
-    return capital, depletion, wealth
+    retired_fan = fan_row[n_accum:] if record else fan_row
+    depleted, terminal, _ = decumulate(real_gross, inflation, n_accum, balances, basis, plan, price_level, retired_fan)
+    depletion = NOT_DEPLETED if depleted == NOT_DEPLETED else n_accum + depleted
+    return wealth, depletion, terminal
 
 
 @jit(parallel=True)
