@@ -21,8 +21,8 @@ class ProfileError(McsimError):
         super().__init__(f"{self.field}: {self.rule}" if field else self.rule)
 
 
-class ParameterError(McsimError):
-    """An option or argument of an API call or command breaks a rule."""
+class ParameterError(McsimError, ValueError):
+    """An option or argument of an API call or command breaks a rule (also a ValueError)."""
 
     def __init__(self, name: str, rule: str) -> None:
         self.name = one_line(name)

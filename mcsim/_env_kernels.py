@@ -1,0 +1,389 @@
+"""Jitted kernels of the learning environment, shared by RetirementEnv and NumbaVecEnv.
+
+Each function works on env ``b`` of a batch held in an :class:`EnvState` of arrays, so the
+single-household env (a batch of one) and the batched env run the very same code: same seed,
+household and actions give the same trajectory. The batched step advances every env in one call,
+parallel over envs, with the terminal Monte Carlo estimates of the envs that finish included.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit
+from ._kernels import NOT_DEPLETED, decumulate, draw_real_returns
+from ._rng import next_u64, seed_stream, uniform
+from .arrays import PlanArrays
+from .market import MarketArrays
+
+PLANNER = 0
+CRRA = 1
+MERTON = 2
+REWARDS = {"planner": PLANNER, "crra": CRRA, "merton": MERTON}
+
+SHORTFALL_SHARE = 0.1
+"""The risk term averages the unfunded share of need over this share of worst paths."""
+CONSUMPTION_FLOOR = 0.01
+"""CRRA utilities floor consumption at this share of the reference consumption, so they stay finite."""
+OBS_LIMIT = 5.0
+
+OBS_SIZE = 11
+OBS_NAMES = (
+    "progress",  # months done / months to retirement
+    "age",  # (age - 45) / 20
+    "years_to_retirement",  # / 40
+    "wealth_to_need",  # log(1 + wealth / retirement need)
+    "saving_capacity",  # log(1 + max saving until retirement at today's income / retirement need)
+    "charges_share",  # charges / income
+    "other_income_share",  # pensions and other income / spending, at retirement
+    "years_in_retirement",  # / 30
+    "last_savings_rate",
+    "last_equity_share",
+    "income_to_target",  # log(disposable income / target income)
+)
+
+INFO_AGE, INFO_WEALTH, INFO_SAVING, INFO_EQUITY, INFO_FUNDED, INFO_SHORTFALL, INFO_TERMINAL, INFO_CAPITAL = range(8)
+INFO_SIZE = 8
+
+
+class EnvParams(NamedTuple):
+    """Scalar settings of the environment, as the kernels see them."""
+
+    step_months: int
+    max_savings_rate: float
+    reward: int
+    capital_weight: float
+    qol_weight: float
+    risk_weight: float
+    gamma: float
+    monthly_discount: float
+    mc_paths: int
+
+
+class EnvState(NamedTuple):
+    """Dynamic state of B envs: int64[B] ``household`` and ``month``, float64[B] money and last
+    action, uint64[B] ``episode_seed`` (streams of the terminal estimate), uint64[B, 4] ``rng``."""
+
+    household: np.ndarray
+    month: np.ndarray
+    wealth: np.ndarray
+    basis: np.ndarray
+    price_level: np.ndarray
+    last_rate: np.ndarray
+    last_equity: np.ndarray
+    episode_seed: np.ndarray
+    rng: np.ndarray
+
+
+def new_state(n_envs: int) -> EnvState:
+    """Zeroed state of ``n_envs`` envs (every env must be reset before its first step)."""
+    return EnvState(
+        household=np.zeros(n_envs, dtype=np.int64), month=np.zeros(n_envs, dtype=np.int64),
+        wealth=np.zeros(n_envs), basis=np.zeros(n_envs), price_level=np.ones(n_envs),
+        last_rate=np.zeros(n_envs), last_equity=np.zeros(n_envs),
+        episode_seed=np.zeros(n_envs, dtype=np.uint64), rng=np.zeros((n_envs, 4), dtype=np.uint64),
+    )
+
+
+@jit
+def crra(x, gamma):
+    """CRRA utility of ``x > 0`` with relative risk aversion ``gamma`` (log utility at 1), zero at 1."""
+    if gamma == 1.0:
+        return math.log(x)
+    return (x ** (1.0 - gamma) - 1.0) / (1.0 - gamma)
+
+
+@jit
+def clip_action(value):
+    """An action component clipped to [0, 1]; NaN counts as 0."""
+    if not value >= 0.0:
+        return 0.0
+    return min(value, 1.0)
+
+
+@jit
+def disposable_income(pool, h, month):
+    """Household ``h``'s monthly net income less running charges in ``month`` (at least zero)."""
+    income = pool.income[h] * pool.income_growth[h] ** month
+    for j in range(pool.charge_amount.shape[1]):
+        if month < pool.charge_end[h, j]:
+            income -= pool.charge_amount[h, j]
+    return max(0.0, income)
+
+
+@jit
+def reference_consumption(pool, h):
+    """The consumption that CRRA utilities are measured against: the target income (or the income)."""
+    if pool.target[h] > 0.0:
+        return pool.target[h]
+    return max(pool.income[h], 1.0)
+
+
+@jit
+def household_market(pool, h):
+    """The equities-and-bonds market of household ``h``."""
+    return MarketArrays(
+        pool.model, pool.drift[h], pool.vol[h], pool.chol[h], pool.t_df, pool.inflation_drift[h], pool.inflation_vol[h]
+    )
+
+
+@jit
+def _load_rng(state, b):
+    return (state.rng[b, 0], state.rng[b, 1], state.rng[b, 2], state.rng[b, 3])
+
+
+@jit
+def _store_rng(state, b, rng):
+    for i in range(4):
+        state.rng[b, i] = rng[i]
+
+
+@jit
+def seed_env(state, b, seed):
+    """Restart env ``b``'s random stream from ``seed``."""
+    _store_rng(state, b, seed_stream(seed, 0))
+
+
+@jit
+def reset_env(pool, params, state, b, household):
+    """Start a new episode of env ``b``: a household drawn from the pool (or ``household`` if >= 0)."""
+    rng = _load_rng(state, b)
+    u, rng = uniform(rng)
+    seed, rng = next_u64(rng)
+    _store_rng(state, b, rng)
+    n = pool.start_age.size
+    h = household if household >= 0 else min(int(u * n), n - 1)
+    state.household[b] = h
+    state.month[b] = 0
+    state.wealth[b] = pool.wealth[h]
+    state.basis[b] = pool.basis[h]
+    state.price_level[b] = 1.0
+    state.episode_seed[b] = seed
+    capacity = params.max_savings_rate * disposable_income(pool, h, 0)
+    state.last_rate[b] = min(1.0, pool.plan_saving[h, 0] / capacity) if capacity > 0.0 else 0.0
+    state.last_equity[b] = pool.equity[h]
+
+
+@jit
+def _clip_obs(value):
+    return min(OBS_LIMIT, max(-OBS_LIMIT, value))
+
+
+@jit
+def observe(pool, params, state, b, out):
+    """Write env ``b``'s observation (see OBS_NAMES) into float32[OBS_SIZE] ``out``."""
+    h = state.household[b]
+    month = state.month[b]
+    n_accum = pool.n_accum[h]
+    left = max(n_accum - month, 0)
+    age = pool.start_age[h] + month / 12.0
+    need = max(pool.need_total[h], 12.0 * pool.spending[h, 0], 1.0)
+    income = disposable_income(pool, h, month)
+    gross = pool.income[h] * pool.income_growth[h] ** month
+    spending = pool.spending[h, 0]
+    out[0] = month / n_accum
+    out[1] = _clip_obs((age - 45.0) / 20.0)
+    out[2] = _clip_obs(left / 12.0 / 40.0)
+    out[3] = _clip_obs(math.log1p(max(state.wealth[b], 0.0) / need))
+    out[4] = _clip_obs(math.log1p(params.max_savings_rate * income * left / need))
+    out[5] = 1.0 - income / gross if gross > 0.0 else 0.0
+    out[6] = min(2.0, (spending - pool.needs[h, 0]) / spending) if spending > 0.0 else 1.0
+    out[7] = _clip_obs(pool.n_decum[h] / 12.0 / 30.0)
+    out[8] = state.last_rate[b]
+    out[9] = state.last_equity[b]
+    out[10] = _clip_obs(math.log(max(income, 1.0) / max(pool.target[h], 1.0)))
+
+
+@jit
+def _retirement_utility(pool, params, h, n_accum, depleted, paid, reference):
+    """Discounted CRRA utility (per year) of one retirement path's consumption, seen from today.
+
+    Consumption is the spending while funded, the other income plus what was paid in the
+    depletion month, and the other income alone after it.
+    """
+    total = 0.0
+    discount = params.monthly_discount ** n_accum
+    for m in range(pool.n_decum[h]):
+        spending = pool.spending[h, m]
+        consumption = spending
+        if depleted != NOT_DEPLETED and m >= depleted:
+            consumption = spending - pool.needs[h, m] + (paid if m == depleted else 0.0)
+        total += discount * crra(max(consumption, CONSUMPTION_FLOOR * reference) / reference, params.gamma) / 12.0
+        discount *= params.monthly_discount
+    return total
+
+
+@jit
+def retirement_estimate(pool, params, h, capital, basis, price_level, equity, episode_seed):
+    """Monte Carlo estimate of the retirement phase from the realized capital, over ``mc_paths`` paths.
+
+    The capital stays invested at ``equity`` in equities (the rest in bonds), pays its fee and the
+    tax on gains, and funds each month's need net of pensions (the core kernel's ``decumulate``).
+    Path j draws from stream (``episode_seed``, j). Returns (terminal reward, funded probability,
+    mean unfunded share of the need over the worst SHORTFALL_SHARE of paths).
+    """
+    n_decum = pool.n_decum[h]
+    n_paths = params.mc_paths
+    market = household_market(pool, h)
+    allocation = np.empty((1, 2))
+    allocation[0, 0] = equity
+    allocation[0, 1] = 1.0 - equity
+    plan = PlanArrays(
+        np.empty(0), pool.needs[h, :n_decum], np.empty(1), np.empty(1), allocation,
+        pool.fee_keep[h : h + 1], pool.tax_rate[h : h + 1], np.ones(1),
+    )
+    real_gross = np.empty((n_decum, 2))
+    inflation = np.empty(n_decum)
+    bits = np.empty(2 * n_decum, dtype=np.int64)
+    balances = np.empty(1)
+    basis_left = np.empty(1)
+    no_fan = np.empty(0)
+    unfunded = np.empty(n_paths)
+    need_total = pool.need_total[h]
+    reference = reference_consumption(pool, h)
+    funded = 0
+    utility = 0.0
+    for j in range(n_paths):
+        draw_real_returns(seed_stream(episode_seed, j), market, real_gross, inflation, bits)
+        balances[0] = capital
+        basis_left[0] = basis
+        depleted, _, paid = decumulate(real_gross, inflation, 0, balances, basis_left, plan, price_level, no_fan)
+        unpaid = 0.0
+        if depleted == NOT_DEPLETED:
+            funded += 1
+        else:
+            unpaid = pool.needs[h, depleted] - paid
+            for m in range(depleted + 1, n_decum):
+                unpaid += pool.needs[h, m]
+        unfunded[j] = unpaid / need_total if need_total > 0.0 else 0.0
+        if params.reward == CRRA:
+            utility += _retirement_utility(pool, params, h, pool.n_accum[h], depleted, paid, reference)
+    worst = max(1, int(math.ceil(SHORTFALL_SHARE * n_paths)))
+    shortfall = np.sort(unfunded)[n_paths - worst :].mean()
+    probability = funded / n_paths
+    if params.reward == CRRA:
+        return utility / n_paths, probability, shortfall
+    return params.capital_weight * probability - params.risk_weight * shortfall, probability, shortfall
+
+
+@jit
+def step_env(pool, params, state, b, rate_action, equity_action, info):
+    """Advance env ``b`` by one decision (``step_months`` months, fewer at the end); return (reward, done).
+
+    ``info`` (float64[INFO_SIZE]) receives age, wealth, mean monthly saving, equity share and, when
+    the episode ends at retirement, the funded probability, shortfall, terminal reward and capital.
+    """
+    h = state.household[b]
+    month = state.month[b]
+    n_accum = pool.n_accum[h]
+    rate = clip_action(rate_action)
+    equity = clip_action(equity_action)
+    months = min(params.step_months, n_accum - month)
+    real_gross = np.empty((months, 2))
+    inflation = np.empty(months)
+    bits = np.empty(2 * months, dtype=np.int64)
+    rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
+    _store_rng(state, b, rng)
+    wealth = state.wealth[b]
+    basis = state.basis[b]
+    price_level = state.price_level[b]
+    fee_keep = pool.fee_keep[h]
+    reference = reference_consumption(pool, h)
+    qol = 0.0
+    saved = 0.0
+    for m in range(months):
+        t = month + m
+        price_level *= inflation[m]
+        income = disposable_income(pool, h, t)
+        saving = rate * params.max_savings_rate * income
+        growth = equity * real_gross[m, 0] + (1.0 - equity) * real_gross[m, 1]
+        wealth = wealth * growth * fee_keep + saving
+        basis += saving * price_level
+        saved += saving
+        consumption = income - saving
+        if params.reward == PLANNER:
+            if income > 0.0:
+                qol += crra(consumption / income, params.gamma)
+        elif params.reward == CRRA:
+            floor = CONSUMPTION_FLOOR * reference
+            qol += params.monthly_discount**t * crra(max(consumption, floor) / reference, params.gamma) / 12.0
+    month += months
+    state.month[b] = month
+    state.wealth[b] = wealth
+    state.basis[b] = basis
+    state.price_level[b] = price_level
+    state.last_rate[b] = rate
+    state.last_equity[b] = equity
+    reward = 0.0
+    if params.reward == PLANNER:
+        reward = params.qol_weight * qol / n_accum
+    elif params.reward == CRRA:
+        reward = qol
+    info[INFO_AGE] = pool.start_age[h] + month / 12.0
+    info[INFO_WEALTH] = wealth
+    info[INFO_SAVING] = saved / months
+    info[INFO_EQUITY] = equity
+    done = month >= n_accum
+    if done:
+        if params.reward == MERTON:
+            terminal = crra(max(wealth, 1e-300) / pool.wealth[h], params.gamma)
+            funded, shortfall = 0.0, 0.0
+        else:
+            terminal, funded, shortfall = retirement_estimate(
+                pool, params, h, wealth, basis, price_level, equity, state.episode_seed[b]
+            )
+        reward += terminal
+        info[INFO_FUNDED] = funded
+        info[INFO_SHORTFALL] = shortfall
+        info[INFO_TERMINAL] = terminal
+        info[INFO_CAPITAL] = wealth
+    return reward, done
+
+
+@jit
+def step_one(pool, params, state, rate_action, equity_action, obs, info):
+    """Step the single env of ``state`` and observe it; return (reward, done)."""
+    reward, done = step_env(pool, params, state, 0, rate_action, equity_action, info)
+    observe(pool, params, state, 0, obs)
+    return reward, done
+
+
+@jit
+def reset_one(pool, params, state, seed, household, obs):
+    """Reset the single env of ``state`` (reseeding it when ``seed`` >= 0) and observe it."""
+    if seed >= 0:
+        seed_env(state, 0, seed)
+    reset_env(pool, params, state, 0, household)
+    observe(pool, params, state, 0, obs)
+
+
+@jit(parallel=True)
+def step_batch(pool, params, state, actions, obs, terminal_obs, rewards, dones, info):
+    """Step every env (parallel over envs), auto-resetting those that finish.
+
+    ``actions`` float32[B, 2]; writes float32[B, OBS_SIZE] ``obs`` (after any reset) and
+    ``terminal_obs`` (for envs that finished), float64[B] ``rewards``, bool[B] ``dones`` and
+    float64[B, INFO_SIZE] ``info``.
+    """
+    for b in prange(actions.shape[0]):
+        reward, done = step_env(pool, params, state, b, actions[b, 0], actions[b, 1], info[b])
+        rewards[b] = reward
+        dones[b] = done
+        if done:
+            observe(pool, params, state, b, terminal_obs[b])
+            reset_env(pool, params, state, b, -1)
+        observe(pool, params, state, b, obs[b])
+
+
+@jit(parallel=True)
+def reset_batch(pool, params, state, seeds, households, obs):
+    """Reset every env: reseed env b when ``seeds[b] >= 0``, force its household when ``households[b] >= 0``."""
+    for b in prange(seeds.size):
+        if seeds[b] >= 0:
+            seed_env(state, b, seeds[b])
+        reset_env(pool, params, state, b, households[b])
+        observe(pool, params, state, b, obs[b])

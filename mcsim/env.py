@@ -1,0 +1,234 @@
+"""``RetirementEnv``: one household from today to retirement, as a gymnasium environment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from ._env_kernels import (
+    INFO_AGE,
+    INFO_CAPITAL,
+    INFO_EQUITY,
+    INFO_FUNDED,
+    INFO_SAVING,
+    INFO_SHORTFALL,
+    INFO_SIZE,
+    INFO_TERMINAL,
+    INFO_WEALTH,
+    OBS_LIMIT,
+    OBS_SIZE,
+    REWARDS,
+    EnvParams,
+    new_state,
+    reset_one,
+    step_one,
+)
+from .errors import ParameterError
+from .household import HouseholdPool, pool_from_profiles
+from .profile import Profile
+
+Households = HouseholdPool | Profile | str | Sequence[Profile | str] | None
+
+
+def _number(name: str, value: Any, low: float, high: float, open_low: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+        raise ParameterError(name, f"must be a finite number (got {value!r})")
+    if (value <= low if open_low else value < low) or value > high:
+        raise ParameterError(name, f"must be in {'(' if open_low else '['}{low:g}, {high:g}] (got {value!r})")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Parameters of the environment, validated.
+
+    :param step_months: months per decision; must divide 12 (12: yearly decisions, 1: monthly).
+    :param max_savings_rate: the savings-rate action 1.0 saves this share of disposable income.
+    :param reward: ``"planner"`` (funded probability, quality of life, risk), ``"crra"`` (lifetime
+        CRRA utility of consumption) or ``"merton"`` (CRRA utility of terminal wealth, no income).
+    :param capital_weight: planner weight of the funded probability at retirement.
+    :param qol_weight: planner weight of quality of life (utility of consumption while saving).
+    :param risk_weight: planner weight of the shortfall (unfunded share over the worst 10% of paths).
+    :param gamma: relative risk aversion of the CRRA utilities.
+    :param discount: annual discount factor of the ``"crra"`` objective.
+    :param mc_paths: Monte Carlo paths of the terminal estimate (50 to train, 1000 to predict).
+    """
+
+    step_months: int = 12
+    max_savings_rate: float = 0.5
+    reward: str = "planner"
+    capital_weight: float = 1.0
+    qol_weight: float = 0.3
+    risk_weight: float = 0.2
+    gamma: float = 2.0
+    discount: float = 0.97
+    mc_paths: int = 50
+
+    def __post_init__(self) -> None:
+        if isinstance(self.step_months, bool) or not isinstance(self.step_months, (int, np.integer)) or (
+            self.step_months < 1 or 12 % self.step_months
+        ):
+            raise ParameterError("step_months", f"must divide 12: 1, 2, 3, 4, 6 or 12 (got {self.step_months!r})")
+        if self.reward not in REWARDS:
+            raise ParameterError("reward", f"must be one of {', '.join(REWARDS)} (got {self.reward!r})")
+        _number("max_savings_rate", self.max_savings_rate, 0.0, 1.0, open_low=True)
+        for name in ("capital_weight", "qol_weight", "risk_weight"):
+            _number(name, getattr(self, name), 0.0, 1e6)
+        _number("gamma", self.gamma, 0.0, 50.0, open_low=True)
+        _number("discount", self.discount, 0.0, 1.0, open_low=True)
+        if isinstance(self.mc_paths, bool) or not isinstance(self.mc_paths, (int, np.integer)) or not (
+            1 <= self.mc_paths <= 100_000
+        ):
+            raise ParameterError("mc_paths", f"must be an integer from 1 to 100,000 (got {self.mc_paths!r})")
+
+    def params(self) -> EnvParams:
+        """The kernels' view of the configuration."""
+        return EnvParams(
+            step_months=int(self.step_months), max_savings_rate=float(self.max_savings_rate),
+            reward=REWARDS[self.reward], capital_weight=float(self.capital_weight), qol_weight=float(self.qol_weight),
+            risk_weight=float(self.risk_weight), gamma=float(self.gamma),
+            monthly_discount=float(self.discount) ** (1.0 / 12.0), mc_paths=int(self.mc_paths),
+        )
+
+
+def make_pool(households: Households) -> HouseholdPool:
+    """A household pool from a pool, one profile (object, file or name), several, or the default."""
+    if isinstance(households, HouseholdPool):
+        return households
+    if households is None:
+        return pool_from_profiles(["default"])
+    if isinstance(households, (Profile, str)):
+        return pool_from_profiles([households])
+    return pool_from_profiles(list(households))
+
+
+def observation_space() -> spaces.Box:
+    """The observation space: OBS_SIZE features, each in [-5, 5]."""
+    return spaces.Box(-OBS_LIMIT, OBS_LIMIT, shape=(OBS_SIZE,), dtype=np.float32)
+
+
+def action_space() -> spaces.Box:
+    """The action space: (savings rate, equity share), each in [0, 1]."""
+    return spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+
+
+def step_info(row: np.ndarray, done: bool) -> dict[str, float]:
+    """The info dict of one step from the kernel's info row."""
+    info = {
+        "age": float(row[INFO_AGE]),
+        "capital": float(row[INFO_WEALTH]),
+        "monthly_saving": float(row[INFO_SAVING]),
+        "equity_share": float(row[INFO_EQUITY]),
+    }
+    if done:
+        info.update(
+            funded_probability=float(row[INFO_FUNDED]), shortfall=float(row[INFO_SHORTFALL]),
+            terminal_reward=float(row[INFO_TERMINAL]), capital_at_retirement=float(row[INFO_CAPITAL]),
+        )
+    return info
+
+
+def household_option(options: dict[str, Any] | None, pool_size: int) -> int:
+    """The household index that reset ``options`` ask for (``{"household": i}``), or -1 for a random one."""
+    if not options:
+        return -1
+    unknown = set(options) - {"household"}
+    if unknown:
+        raise ValueError(f"unknown reset option(s): {', '.join(sorted(unknown))} (known: household)")
+    value = options["household"]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < pool_size:
+        raise ValueError(f"reset option household must be an index from 0 to {pool_size - 1} (got {value!r})")
+    return int(value)
+
+
+class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
+    """One household saving for retirement, one decision per step.
+
+    ## Description
+    An episode runs from the household's current age to its retirement age. Each step simulates
+    ``step_months`` months (12 by default) of income, charges, saving and market returns (equities,
+    bonds, inflation; the household's own market assumptions), with the decision held fixed.
+    At retirement, the core Monte Carlo kernel estimates the retirement phase from the realized
+    capital over ``mc_paths`` paths. Households come from a pool: one profile, several, or the
+    sampler's varied households (``mcsim.household.sample_pool``), drawn at each reset.
+
+    ## Action Space
+    ``Box(0, 1, (2,), float32)``: the savings rate (1.0 saves ``max_savings_rate`` of disposable
+    income) and the equity share (the rest in bonds). Components are clipped to [0, 1]; NaN counts
+    as 0 (save nothing, all in bonds).
+
+    ## Observation Space
+    ``Box(-5, 5, (11,), float32)``, profile-agnostic so that one model serves every household:
+    progress to retirement, age, years to retirement, wealth relative to the retirement need,
+    saving capacity relative to that need, charges relative to income, other income relative to
+    spending in retirement, years of retirement to fund, last savings rate, last equity share,
+    income relative to target (``mcsim._env_kernels.OBS_NAMES``).
+
+    ## Rewards
+    ``"planner"``: each step ``qol_weight`` times the CRRA utility of the consumed share of
+    disposable income, averaged over the episode's months (so the episode's quality-of-life term is
+    the time-average utility, 0 when nothing is saved); at retirement ``capital_weight`` times the
+    funded probability minus ``risk_weight`` times the mean unfunded share of the need over the
+    worst 10% of paths. ``"crra"``: the discounted CRRA utility of consumption relative to the
+    target income, each step, plus at retirement the Monte Carlo mean of the discounted utility of
+    retirement consumption (the spending while funded, pensions and other income once depleted).
+    ``"merton"``: CRRA utility of terminal wealth relative to initial wealth.
+
+    ## Starting State
+    A household drawn from the pool (or ``options={"household": i}``), its capital, its current
+    saving as the last savings rate and its allocation as the last equity share.
+
+    ## Episode End
+    Terminated at retirement; never truncated.
+
+    ## Arguments
+    ``households`` (a pool, a profile, a name or file, or a list of them; default: the embedded
+    default profile) and the fields of :class:`EnvConfig`.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, households: Households = None, render_mode: str | None = None, **config: Any) -> None:
+        self.config = EnvConfig(**config)
+        self.pool = make_pool(households)
+        self.params = self.config.params()
+        self.render_mode = render_mode
+        self.observation_space = observation_space()
+        self.action_space = action_space()
+        self._state = new_state(1)
+        self._obs = np.zeros((1, OBS_SIZE), dtype=np.float32)
+        self._info = np.zeros((1, INFO_SIZE))
+        self._needs_reset = True
+        self._seeded = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        household = household_option(options, self.pool.size)
+        stream_seed = -1
+        if seed is not None:
+            stream_seed = int(seed)
+        elif not self._seeded:
+            stream_seed = int(self.np_random.integers(0, 2**62))
+        self._seeded = True
+        reset_one(self.pool, self.params, self._state, stream_seed, household, self._obs[0])
+        self._needs_reset = False
+        return self._obs[0].copy(), {"household": int(self._state.household[0])}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self._needs_reset:
+            raise RuntimeError("the episode has ended (or not started): call reset() first")
+        values = np.asarray(action, dtype=np.float64).reshape(-1)
+        if values.size != 2:
+            raise ValueError(f"action must have 2 components (savings rate, equity share), got {values.size}")
+        reward, done = step_one(self.pool, self.params, self._state, values[0], values[1], self._obs[0], self._info[0])
+        self._needs_reset = bool(done)
+        return self._obs[0].copy(), float(reward), bool(done), False, step_info(self._info[0], bool(done))

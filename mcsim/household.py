@@ -1,0 +1,240 @@
+"""Households for the learning environment: a pool of them as flat arrays, from profiles or sampled.
+
+The environment's market has two asset classes, equities and bonds (the action chooses the equity
+share), plus inflation. A profile's market provides them when it names assets ``equities`` and
+``bonds``; otherwise the defaults of :class:`~mcsim.profile.Market` stand in. A household's accounts
+are pooled into one portfolio with their balance-weighted fee and tax rate.
+
+The sampler draws varied households for a *general* model: ages 22-60, retirement 60-70, life
+expectancy 85-100, incomes, charges, capital from zero to millions, targets, pensions and
+allocations, optionally with jittered market assumptions. It is vectorized and seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from .arrays import plan_arrays
+from .errors import ParameterError
+from .market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
+from .profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between
+
+MAX_CHARGES = 4
+"""Charges (mortgage, children, ...) per household the pool keeps; a profile with more is refused."""
+
+
+class HouseholdPool(NamedTuple):
+    """N households as arrays (euros of today, monthly amounts, months counted from the start age).
+
+    Shapes: scalars per household are float64[N] (``n_accum``, ``n_decum`` int64[N]); charges are
+    [N, MAX_CHARGES]; ``plan_saving`` is [N, max n_accum]; ``spending`` and ``needs`` are
+    [N, max n_decum], zero-padded (``need_total`` is the sum of ``needs``); market ``drift`` and
+    ``vol`` are [N, 2] (equities, bonds) and ``chol`` is [N, 2, 2].
+    """
+
+    start_age: np.ndarray
+    n_accum: np.ndarray
+    n_decum: np.ndarray
+    income: np.ndarray
+    income_growth: np.ndarray
+    charge_amount: np.ndarray
+    charge_end: np.ndarray
+    plan_saving: np.ndarray
+    target: np.ndarray
+    pension: np.ndarray
+    spending: np.ndarray
+    needs: np.ndarray
+    need_total: np.ndarray
+    wealth: np.ndarray
+    basis: np.ndarray
+    equity: np.ndarray
+    fee_keep: np.ndarray
+    tax_rate: np.ndarray
+    model: int
+    t_df: float
+    drift: np.ndarray
+    vol: np.ndarray
+    chol: np.ndarray
+    inflation_drift: np.ndarray
+    inflation_vol: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of households."""
+        return int(self.start_age.size)
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> HouseholdPool:
+        """A pool of the households at ``indices`` (arrays trimmed to the longest remaining horizon)."""
+        index = np.asarray(indices, dtype=np.int64)
+        max_accum = int(self.n_accum[index].max())
+        max_decum = int(self.n_decum[index].max())
+        fields = {}
+        for name, value in self._asdict().items():
+            if isinstance(value, np.ndarray):
+                value = value[index]
+                if name == "plan_saving":
+                    value = value[:, :max_accum]
+                elif name in ("spending", "needs"):
+                    value = value[:, :max_decum]
+                value = np.ascontiguousarray(value)
+            fields[name] = value
+        return HouseholdPool(**fields)
+
+
+def _pad(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
+    out = np.zeros((len(rows), max(width, 1)))
+    for i, row in enumerate(rows):
+        out[i, : row.size] = row
+    return out
+
+
+def _env_market(market: Market) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """(drift[2], vol[2], correlation, inflation drift, inflation vol) of equities and bonds."""
+    defaults = {asset.name: asset for asset in Market().assets}
+    named = {asset.name: (index, asset) for index, asset in enumerate(market.assets)}
+    drift, vol = np.empty(2), np.empty(2)
+    indices = []
+    for k, name in enumerate(("equities", "bonds")):
+        index, asset = named.get(name, (None, defaults[name]))
+        indices.append(index)
+        mu, sigma = asset.expected_return_pct / 100.0, asset.volatility_pct / 100.0
+        if market.return_model == "normal":
+            drift[k], vol[k] = (1.0 + mu) ** (1.0 / 12.0) - 1.0, sigma / np.sqrt(12.0)
+        else:
+            drift[k], vol[k] = lognormal_monthly(mu, sigma)
+    rho = 0.2
+    if None not in indices and market.correlation is not None:
+        rho = market.correlation[indices[0]][indices[1]]
+    inflation_drift, inflation_vol = lognormal_monthly(
+        market.inflation_mean_pct / 100.0, market.inflation_volatility_pct / 100.0
+    )
+    return drift, vol, rho, inflation_drift, inflation_vol
+
+
+def _chol2(rho: np.ndarray) -> np.ndarray:
+    rho = np.asarray(rho, dtype=float)
+    chol = np.zeros((rho.size, 2, 2))
+    for i, value in enumerate(rho):
+        chol[i] = semidefinite_cholesky(np.array([[1.0, value], [value, 1.0]]))
+    return chol
+
+
+def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
+    """A pool of the given profiles (objects, file paths or embedded names); one market model for all."""
+    loaded = [load_profile(p) for p in profiles]
+    if not loaded:
+        raise ParameterError("profiles", "at least one profile is needed")
+    models = {p.market.return_model for p in loaded}
+    dfs = {p.market.student_t_df for p in loaded}
+    if len(models) > 1 or len(dfs) > 1:
+        raise ParameterError("profiles", "every profile of one pool must use the same return model and df")
+    n = len(loaded)
+    rows: dict[str, list] = {name: [] for name in ("plan_saving", "spending", "needs")}
+    scalars = {name: np.zeros(n) for name in (
+        "start_age", "income", "income_growth", "target", "pension", "wealth", "basis", "equity",
+        "fee_keep", "tax_rate", "inflation_drift", "inflation_vol",
+    )}
+    n_accum, n_decum = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    charge_amount, charge_end = np.zeros((n, MAX_CHARGES)), np.zeros((n, MAX_CHARGES), dtype=np.int64)
+    drift, vol, rho = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros(n)
+    for i, profile in enumerate(loaded):
+        person, retirement = profile.person, profile.retirement
+        plan = plan_arrays(profile)
+        n_accum[i], n_decum[i] = plan.contributions.size, plan.needs.size
+        scalars["start_age"][i] = person.current_age
+        scalars["income"][i] = profile.income.monthly_net
+        scalars["income_growth"][i] = (1.0 + profile.income.real_growth_pct / 100.0) ** (1.0 / 12.0)
+        charges = (*profile.income.charges, *profile.income.children)
+        if len(charges) > MAX_CHARGES:
+            raise ParameterError("income", f"the environment takes at most {MAX_CHARGES} charges and children")
+        for j, charge in enumerate(charges):
+            charge_amount[i, j] = charge.monthly_amount
+            charge_end[i, j] = max(0, months_between(person.current_age, charge.until_age))
+        ages = person.retirement_age + np.arange(plan.needs.size) / 12.0
+        ratio = np.ones_like(ages)
+        for phase in retirement.spending_phases:
+            ratio[(ages + 1e-9 >= phase.from_age) & (ages + 1e-9 < phase.to_age)] = phase.ratio
+        rows["plan_saving"].append(plan.contributions)
+        rows["spending"].append(retirement.target_monthly_income * ratio)
+        rows["needs"].append(plan.needs)
+        scalars["target"][i] = retirement.target_monthly_income
+        scalars["pension"][i] = retirement.state_pension_monthly
+        balances = plan.balances
+        weights = balances / balances.sum() if balances.sum() > 0 else plan.split
+        equity_index = [k for k, a in enumerate(profile.market.assets) if a.name == "equities"]
+        scalars["equity"][i] = float(weights @ plan.allocation[:, equity_index[0]]) if equity_index else 0.5
+        scalars["wealth"][i] = balances.sum()
+        scalars["basis"][i] = plan.basis.sum()
+        scalars["fee_keep"][i] = float(weights @ plan.fee_keep)
+        scalars["tax_rate"][i] = float(weights @ plan.tax_rate)
+        drift[i], vol[i], rho[i], scalars["inflation_drift"][i], scalars["inflation_vol"][i] = _env_market(profile.market)
+    needs = _pad(rows["needs"], int(n_decum.max()))
+    return HouseholdPool(
+        n_accum=n_accum, n_decum=n_decum, charge_amount=charge_amount, charge_end=charge_end,
+        plan_saving=_pad(rows["plan_saving"], int(n_accum.max())),
+        spending=_pad(rows["spending"], int(n_decum.max())),
+        needs=needs, need_total=needs.sum(axis=1),
+        model=RETURN_MODELS[loaded[0].market.return_model], t_df=float(loaded[0].market.student_t_df),
+        drift=drift, vol=vol, chol=_chol2(rho), **scalars,
+    )
+
+
+def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0) -> HouseholdPool:
+    """Draw ``n`` varied households (seeded, vectorized); ``market_jitter`` in [0, 1] varies the market."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 1_000_000:
+        raise ParameterError("n", f"must be an integer from 1 to 1,000,000 (got {n!r})")
+    if not (isinstance(market_jitter, (int, float)) and 0.0 <= market_jitter <= 1.0):
+        raise ParameterError("market_jitter", f"must be in [0, 1] (got {market_jitter!r})")
+    rng = np.random.default_rng(seed)
+    start_age = np.round(rng.uniform(22, 60, n) * 12) / 12
+    retirement_age = np.maximum(np.round(rng.uniform(60, 70, n)), np.ceil(start_age + 2))
+    life_expectancy = np.round(rng.uniform(85, 100, n))
+    n_accum = np.round(12 * (retirement_age - start_age)).astype(np.int64)
+    n_decum = np.round(12 * (life_expectancy - retirement_age)).astype(np.int64)
+    income = np.clip(rng.lognormal(np.log(2800), 0.5, n), 800, 25_000)
+    income_growth = (1.0 + rng.uniform(0.0, 0.02, n)) ** (1.0 / 12.0)
+    charge_amount = np.zeros((n, MAX_CHARGES))
+    charge_end = np.zeros((n, MAX_CHARGES), dtype=np.int64)
+    has_mortgage = rng.random(n) < 0.5
+    charge_amount[:, 0] = np.where(has_mortgage, rng.uniform(0.10, 0.35, n) * income, 0.0)
+    charge_end[:, 0] = np.minimum(n_accum, rng.integers(12, 25 * 12, n))
+    children = rng.integers(0, 4, n)
+    for j in range(1, 4):
+        present = children >= j
+        charge_amount[:, j] = np.where(present, rng.uniform(150, 500, n), 0.0)
+        charge_end[:, j] = np.minimum(n_accum, rng.integers(12, 25 * 12, n))
+    disposable = np.maximum(income - charge_amount.sum(axis=1), 0.0)
+    has_capital = rng.random(n) < 0.75
+    wealth = np.where(has_capital, np.exp(rng.uniform(np.log(1e3), np.log(3e6), n)), 0.0)
+    basis = wealth * rng.uniform(0.5, 1.0, n)
+    target = income * rng.uniform(0.6, 1.1, n)
+    pension = target * rng.uniform(0.3, 0.75, n)
+    max_decum = int(n_decum.max())
+    months = np.arange(max_decum)
+    inside = months[None, :] < n_decum[:, None]
+    spending = np.where(inside, target[:, None], 0.0)
+    needs = np.where(inside, np.maximum(0.0, target - pension)[:, None], 0.0)
+    max_accum = int(n_accum.max())
+    plan_rate = rng.uniform(0.05, 0.25, n)
+    plan_saving = np.where(np.arange(max_accum)[None, :] < n_accum[:, None], (plan_rate * disposable)[:, None], 0.0)
+    fee_keep = (1.0 - rng.uniform(0.001, 0.01, n)) ** (1.0 / 12.0)
+    tax_rates = np.array(sorted(set(ACCOUNT_TAX_ON_GAINS_PCT.values()))) / 100.0
+    tax_rate = rng.choice(tax_rates, n)
+    jitter = market_jitter * rng.uniform(-1.0, 1.0, (n, 6))
+    drift, vol = np.empty((n, 2)), np.empty((n, 2))
+    for i in range(n):
+        drift[i, 0], vol[i, 0] = lognormal_monthly(0.07 + 0.02 * jitter[i, 0], 0.16 + 0.04 * jitter[i, 1])
+        drift[i, 1], vol[i, 1] = lognormal_monthly(0.03 + 0.01 * jitter[i, 2], 0.06 + 0.02 * jitter[i, 3])
+    rho = 0.2 + 0.3 * jitter[:, 4]
+    inflation = [lognormal_monthly(0.02 + 0.01 * j, 0.01) for j in jitter[:, 5]]
+    return HouseholdPool(
+        start_age=start_age, n_accum=n_accum, n_decum=n_decum, income=income, income_growth=income_growth,
+        charge_amount=charge_amount, charge_end=charge_end, plan_saving=plan_saving, target=target,
+        pension=pension, spending=spending, needs=needs, need_total=needs.sum(axis=1), wealth=wealth, basis=basis,
+        equity=rng.uniform(0.0, 1.0, n), fee_keep=fee_keep, tax_rate=tax_rate, model=LOGNORMAL, t_df=5.0,
+        drift=drift, vol=vol, chol=_chol2(rho),
+        inflation_drift=np.array([d for d, _ in inflation]), inflation_vol=np.array([v for _, v in inflation]),
+    )
