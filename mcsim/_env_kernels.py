@@ -28,7 +28,8 @@ REWARDS = {"planner": PLANNER, "crra": CRRA, "merton": MERTON}
 SHORTFALL_SHARE = 0.1
 """The risk term averages the unfunded share of need over this share of worst paths."""
 CONSUMPTION_FLOOR = 0.01
-"""CRRA utilities floor consumption at this share of the reference consumption, so they stay finite."""
+"""CRRA utilities floor consumption at this share of the reference (the target income, or for the
+planner's quality of life the disposable income), so they stay finite when everything is saved."""
 OBS_LIMIT = 5.0
 
 OBS_SIZE = 11
@@ -65,8 +66,11 @@ class EnvParams(NamedTuple):
 
 
 class EnvState(NamedTuple):
-    """Dynamic state of B envs: int64[B] ``household`` and ``month``, float64[B] money and last
-    action, uint64[B] ``episode_seed`` (streams of the terminal estimate), uint64[B, 4] ``rng``."""
+    """Dynamic state of B envs.
+
+    int64[B] ``household`` and ``month``, float64[B] money and last action, uint64[B]
+    ``episode_seed`` (streams of the terminal estimate), uint64[B, 4] ``rng``.
+    """
 
     household: np.ndarray
     month: np.ndarray
@@ -191,7 +195,7 @@ def observe(pool, params, state, b, out):
     out[3] = _clip_obs(math.log1p(max(state.wealth[b], 0.0) / need))
     out[4] = _clip_obs(math.log1p(params.max_savings_rate * income * left / need))
     out[5] = 1.0 - income / gross if gross > 0.0 else 0.0
-    out[6] = min(2.0, (spending - pool.needs[h, 0]) / spending) if spending > 0.0 else 1.0
+    out[6] = min(1.0, max(0.0, (spending - pool.needs[h, 0]) / spending)) if spending > 0.0 else 1.0
     out[7] = _clip_obs(pool.n_decum[h] / 12.0 / 30.0)
     out[8] = state.last_rate[b]
     out[9] = state.last_equity[b]
@@ -259,7 +263,7 @@ def retirement_estimate(pool, params, h, capital, basis, price_level, equity, ep
             unpaid = pool.needs[h, depleted] - paid
             for m in range(depleted + 1, n_decum):
                 unpaid += pool.needs[h, m]
-        unfunded[j] = unpaid / need_total if need_total > 0.0 else 0.0
+        unfunded[j] = min(1.0, unpaid / need_total) if need_total > 0.0 else 0.0
         if params.reward == CRRA:
             utility += _retirement_utility(pool, params, h, pool.n_accum[h], depleted, paid, reference)
     worst = max(1, int(math.ceil(SHORTFALL_SHARE * n_paths)))
@@ -307,7 +311,7 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
         consumption = income - saving
         if params.reward == PLANNER:
             if income > 0.0:
-                qol += crra(consumption / income, params.gamma)
+                qol += crra(max(consumption / income, CONSUMPTION_FLOOR), params.gamma)
         elif params.reward == CRRA:
             floor = CONSUMPTION_FLOOR * reference
             qol += params.monthly_discount**t * crra(max(consumption, floor) / reference, params.gamma) / 12.0

@@ -67,6 +67,22 @@ def _band_amounts(ages: np.ndarray, bands: Sequence[AgeBand], value: str) -> np.
     return total
 
 
+def retirement_spending(profile: Profile, ages: np.ndarray) -> np.ndarray:
+    """Monthly spending in retirement at each age: the target income times the spending phase's ratio."""
+    ratio = np.ones_like(ages)
+    for phase in profile.retirement.spending_phases:
+        ratio[_inside(ages, phase)] = phase.ratio
+    return profile.retirement.target_monthly_income * ratio
+
+
+def retirement_ages(profile: Profile) -> np.ndarray:
+    """Age at the start of each month of retirement (months counted from the current age)."""
+    person = profile.person
+    n_accum = months_between(person.current_age, person.retirement_age)
+    n_decum = months_between(person.retirement_age, person.life_expectancy)
+    return person.current_age + (n_accum + np.arange(n_decum)) / 12.0
+
+
 def plan_arrays(profile: Profile, monthly_contribution: float | None = None) -> PlanArrays:
     """Cash flows and accounts of ``profile``; a constant ``monthly_contribution`` replaces the plan's."""
     person = profile.person
@@ -79,11 +95,8 @@ def plan_arrays(profile: Profile, monthly_contribution: float | None = None) -> 
     else:
         contributions = np.full(n_accum, float(monthly_contribution))
     retirement = profile.retirement
-    ratio = np.ones_like(retired)
-    for phase in retirement.spending_phases:
-        ratio[_inside(retired, phase)] = phase.ratio
     other_income = retirement.state_pension_monthly + _band_amounts(retired, retirement.additional_income, "monthly_amount")
-    needs = np.maximum(0.0, retirement.target_monthly_income * ratio - other_income)
+    needs = np.maximum(0.0, retirement_spending(profile, retired) - other_income)
     accounts = profile.accounts
     asset_index = {asset.name: k for k, asset in enumerate(profile.market.assets)}
     allocation = np.zeros((len(accounts), len(asset_index)))

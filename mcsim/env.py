@@ -97,15 +97,23 @@ class EnvConfig:
         )
 
 
-def make_pool(households: Households) -> HouseholdPool:
-    """A household pool from a pool, one profile (object, file or name), several, or the default."""
+def make_pool(households: Households, config: EnvConfig | None = None) -> HouseholdPool:
+    """A household pool from a pool, one profile (object, file or name), several, or the default.
+
+    With ``config``, also checks that the pool suits it: the merton reward measures terminal
+    wealth against the starting capital, so every household must start with some.
+    """
     if isinstance(households, HouseholdPool):
-        return households
-    if households is None:
-        return pool_from_profiles(["default"])
-    if isinstance(households, (Profile, str)):
-        return pool_from_profiles([households])
-    return pool_from_profiles(list(households))
+        pool = households
+    elif households is None:
+        pool = pool_from_profiles(["default"])
+    elif isinstance(households, (Profile, str)):
+        pool = pool_from_profiles([households])
+    else:
+        pool = pool_from_profiles(list(households))
+    if config is not None and config.reward == "merton" and not (pool.wealth > 0).all():
+        raise ParameterError("households", "the merton reward needs a positive starting capital for every household")
+    return pool
 
 
 def observation_space() -> spaces.Box:
@@ -199,7 +207,7 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __init__(self, households: Households = None, render_mode: str | None = None, **config: Any) -> None:
         self.config = EnvConfig(**config)
-        self.pool = make_pool(households)
+        self.pool = make_pool(households, self.config)
         self.params = self.config.params()
         self.render_mode = render_mode
         self.observation_space = observation_space()
@@ -211,6 +219,7 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
         self._seeded = False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode: a household from the pool; ``seed`` restarts the env's random stream."""
         super().reset(seed=seed)
         household = household_option(options, self.pool.size)
         stream_seed = -1
@@ -224,6 +233,7 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
         return self._obs[0].copy(), {"household": int(self._state.household[0])}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Simulate the next ``step_months`` months under ``action`` (savings rate, equity share)."""
         if self._needs_reset:
             raise RuntimeError("the episode has ended (or not started): call reset() first")
         values = np.asarray(action, dtype=np.float64).reshape(-1)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .arrays import plan_arrays
+from .arrays import plan_arrays, retirement_ages, retirement_spending
 from .errors import ParameterError
 from .market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
 from .profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between
@@ -153,12 +153,8 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
         for j, charge in enumerate(charges):
             charge_amount[i, j] = charge.monthly_amount
             charge_end[i, j] = max(0, months_between(person.current_age, charge.until_age))
-        ages = person.retirement_age + np.arange(plan.needs.size) / 12.0
-        ratio = np.ones_like(ages)
-        for phase in retirement.spending_phases:
-            ratio[(ages + 1e-9 >= phase.from_age) & (ages + 1e-9 < phase.to_age)] = phase.ratio
         rows["plan_saving"].append(plan.contributions)
-        rows["spending"].append(retirement.target_monthly_income * ratio)
+        rows["spending"].append(retirement_spending(profile, retirement_ages(profile)))
         rows["needs"].append(plan.needs)
         scalars["target"][i] = retirement.target_monthly_income
         scalars["pension"][i] = retirement.state_pension_monthly

@@ -22,8 +22,11 @@ from .policies import ConstantMix, rollout
 
 @dataclass(frozen=True)
 class MertonProblem:
-    """A Merton portfolio problem: annual ``expected_return`` and ``volatility`` of the risky asset,
-    risk-free ``rate``, risk aversion ``gamma``, horizon ``years``."""
+    """A Merton portfolio problem.
+
+    Annual ``expected_return`` and ``volatility`` of the risky asset, risk-free ``rate``, risk
+    aversion ``gamma``, horizon ``years``.
+    """
 
     expected_return: float = 0.07
     volatility: float = 0.20

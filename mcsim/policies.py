@@ -31,7 +31,9 @@ AGE_OBS, LAST_RATE_OBS = 1, 8
 class Policy(Protocol):
     """Something that acts: actions float32[B, 2] for observations float32[B, OBS_SIZE]."""
 
-    def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray: ...
+    def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
+        """Actions for ``obs`` in ``env``."""
+        ...
 
 
 def _age(obs: np.ndarray) -> np.ndarray:
@@ -56,6 +58,7 @@ class ConstantMix:
         _check_share("equity", self.equity)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
+        """The fixed rate and mix for every env."""
         rate = min(1.0, self.savings_rate / env.config.max_savings_rate)
         actions = np.empty((obs.shape[0], 2), dtype=np.float32)
         actions[:, 0] = rate
@@ -73,6 +76,7 @@ class GlidePath:
         _check_share("savings_rate", self.savings_rate)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
+        """The fixed rate, and the equity share of each env's age."""
         actions = np.empty((obs.shape[0], 2), dtype=np.float32)
         actions[:, 0] = min(1.0, self.savings_rate / env.config.max_savings_rate)
         actions[:, 1] = np.clip((110.0 - _age(obs)) / 100.0, 0.0, 1.0)
@@ -84,6 +88,7 @@ class OwnPlan:
     """The profile's own plan: its monthly contributions over the coming step, its allocation."""
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
+        """Each env's household's planned saving over the coming step, and its allocation."""
         pool, step = env.pool, env.config.step_months
         actions = np.empty((obs.shape[0], 2), dtype=np.float32)
         for b, (h, month) in enumerate(zip(env.households, env.months, strict=True)):

@@ -47,7 +47,7 @@ class NumbaVecEnv:
             raise ParameterError("num_envs", f"must be an integer from 1 to 100,000 (got {num_envs!r})")
         self.config = EnvConfig(**config)
         self.params = self.config.params()
-        self.pool = make_pool(households)
+        self.pool = make_pool(households, self.config)
         self.num_envs = int(num_envs)
         self.observation_space = observation_space()
         self.action_space = action_space()
@@ -166,7 +166,7 @@ class NumbaVecEnv:
 
     @property
     def unwrapped(self) -> NumbaVecEnv:
-        """This env (no wrapper)."""
+        """The env itself: no wrapper."""
         return self
 
     def getattr_depth_check(self, name: str, already_found: bool) -> str | None:
