@@ -222,17 +222,17 @@ def _retirement_utility(pool, params, h, n_accum, depleted, paid, reference):
 
 
 @jit
-def retirement_estimate(pool, params, h, capital, basis, price_level, equity, episode_seed):
-    """Monte Carlo estimate of the retirement phase from the realized capital, over ``mc_paths`` paths.
+def retirement_path(pool, params, state, b, path):
+    """One Monte Carlo path of env ``b``'s retirement phase, from its realized capital.
 
-    The capital stays invested at ``equity`` in equities (the rest in bonds), pays its fee and the
+    The capital stays invested at the last equity share (the rest in bonds), pays its fee and the
     tax on gains, and funds each month's need net of pensions (the core kernel's ``decumulate``).
-    Path j draws from stream (``episode_seed``, j). Returns (terminal reward, funded probability,
-    mean unfunded share of the need over the worst SHORTFALL_SHARE of paths).
+    Path j draws from stream (episode seed, j). Returns (1.0 if funded to the end else 0.0, the
+    unfunded share of the total need, the discounted utility of consumption for the crra reward).
     """
+    h = state.household[b]
     n_decum = pool.n_decum[h]
-    n_paths = params.mc_paths
-    market = household_market(pool, h)
+    equity = state.last_equity[b]
     allocation = np.empty((1, 2))
     allocation[0, 0] = equity
     allocation[0, 1] = 1.0 - equity
@@ -243,43 +243,60 @@ def retirement_estimate(pool, params, h, capital, basis, price_level, equity, ep
     real_gross = np.empty((n_decum, 2))
     inflation = np.empty(n_decum)
     bits = np.empty(2 * n_decum, dtype=np.int64)
-    balances = np.empty(1)
-    basis_left = np.empty(1)
-    no_fan = np.empty(0)
-    unfunded = np.empty(n_paths)
+    draw_real_returns(seed_stream(state.episode_seed[b], path), household_market(pool, h), real_gross, inflation, bits)
+    balances = np.full(1, state.wealth[b])
+    basis = np.full(1, state.basis[b])
+    depleted, _, paid = decumulate(real_gross, inflation, 0, balances, basis, plan, state.price_level[b], np.empty(0))
+    unpaid = 0.0
+    if depleted != NOT_DEPLETED:
+        unpaid = pool.needs[h, depleted] - paid
+        for m in range(depleted + 1, n_decum):
+            unpaid += pool.needs[h, m]
     need_total = pool.need_total[h]
-    reference = reference_consumption(pool, h)
-    funded = 0
+    unfunded = min(1.0, unpaid / need_total) if need_total > 0.0 else 0.0
     utility = 0.0
-    for j in range(n_paths):
-        draw_real_returns(seed_stream(episode_seed, j), market, real_gross, inflation, bits)
-        balances[0] = capital
-        basis_left[0] = basis
-        depleted, _, paid = decumulate(real_gross, inflation, 0, balances, basis_left, plan, price_level, no_fan)
-        unpaid = 0.0
-        if depleted == NOT_DEPLETED:
-            funded += 1
-        else:
-            unpaid = pool.needs[h, depleted] - paid
-            for m in range(depleted + 1, n_decum):
-                unpaid += pool.needs[h, m]
-        unfunded[j] = min(1.0, unpaid / need_total) if need_total > 0.0 else 0.0
-        if params.reward == CRRA:
-            utility += _retirement_utility(pool, params, h, pool.n_accum[h], depleted, paid, reference)
-    worst = max(1, int(math.ceil(SHORTFALL_SHARE * n_paths)))
-    shortfall = np.sort(unfunded)[n_paths - worst :].mean()
-    probability = funded / n_paths
     if params.reward == CRRA:
-        return utility / n_paths, probability, shortfall
-    return params.capital_weight * probability - params.risk_weight * shortfall, probability, shortfall
+        utility = _retirement_utility(pool, params, h, pool.n_accum[h], depleted, paid, reference_consumption(pool, h))
+    return (1.0 if depleted == NOT_DEPLETED else 0.0), unfunded, utility
+
+
+@jit
+def finish_episode(pool, params, state, b, funded, unfunded, utility, info):
+    """Terminal reward of env ``b`` at retirement from its paths' results (float64[mc_paths] each).
+
+    Planner: ``capital_weight`` times the funded probability minus ``risk_weight`` times the mean
+    unfunded share over the worst SHORTFALL_SHARE of paths; crra: the mean discounted utility;
+    merton: the CRRA utility of terminal wealth relative to the starting capital (no paths).
+    Fills the terminal entries of ``info`` and returns the terminal reward.
+    """
+    h = state.household[b]
+    probability = 0.0
+    shortfall = 0.0
+    if params.reward == MERTON:
+        terminal = crra(max(state.wealth[b], 1e-300) / pool.wealth[h], params.gamma)
+    else:
+        n_paths = funded.size
+        probability = funded.sum() / n_paths
+        worst = max(1, int(math.ceil(SHORTFALL_SHARE * n_paths)))
+        shortfall = np.sort(unfunded)[n_paths - worst :].mean()
+        if params.reward == CRRA:
+            terminal = utility.sum() / n_paths
+        else:
+            terminal = params.capital_weight * probability - params.risk_weight * shortfall
+    info[INFO_FUNDED] = probability
+    info[INFO_SHORTFALL] = shortfall
+    info[INFO_TERMINAL] = terminal
+    info[INFO_CAPITAL] = state.wealth[b]
+    return terminal
 
 
 @jit
 def step_env(pool, params, state, b, rate_action, equity_action, info):
     """Advance env ``b`` by one decision (``step_months`` months, fewer at the end); return (reward, done).
 
-    ``info`` (float64[INFO_SIZE]) receives age, wealth, mean monthly saving, equity share and, when
-    the episode ends at retirement, the funded probability, shortfall, terminal reward and capital.
+    The reward is the step's quality-of-life term; at retirement (done) the caller adds the
+    terminal reward (:func:`finish_episode`). ``info`` (float64[INFO_SIZE]) receives age, wealth,
+    mean monthly saving and equity share.
     """
     h = state.household[b]
     month = state.month[b]
@@ -331,27 +348,19 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
     info[INFO_WEALTH] = wealth
     info[INFO_SAVING] = saved / months
     info[INFO_EQUITY] = equity
-    done = month >= n_accum
-    if done:
-        if params.reward == MERTON:
-            terminal = crra(max(wealth, 1e-300) / pool.wealth[h], params.gamma)
-            funded, shortfall = 0.0, 0.0
-        else:
-            terminal, funded, shortfall = retirement_estimate(
-                pool, params, h, wealth, basis, price_level, equity, state.episode_seed[b]
-            )
-        reward += terminal
-        info[INFO_FUNDED] = funded
-        info[INFO_SHORTFALL] = shortfall
-        info[INFO_TERMINAL] = terminal
-        info[INFO_CAPITAL] = wealth
-    return reward, done
+    return reward, month >= n_accum
 
 
 @jit
 def step_one(pool, params, state, rate_action, equity_action, obs, info):
-    """Step the single env of ``state`` and observe it; return (reward, done)."""
+    """Step the single env of ``state`` (terminal estimate included) and observe it; return (reward, done)."""
     reward, done = step_env(pool, params, state, 0, rate_action, equity_action, info)
+    if done:
+        n_paths = 0 if params.reward == MERTON else params.mc_paths
+        funded, unfunded, utility = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
+        for j in range(n_paths):
+            funded[j], unfunded[j], utility[j] = retirement_path(pool, params, state, 0, j)
+        reward += finish_episode(pool, params, state, 0, funded, unfunded, utility, info)
     observe(pool, params, state, 0, obs)
     return reward, done
 
@@ -367,19 +376,32 @@ def reset_one(pool, params, state, seed, household, obs):
 
 @jit(parallel=True)
 def step_batch(pool, params, state, actions, obs, terminal_obs, rewards, dones, info):
-    """Step every env (parallel over envs), auto-resetting those that finish.
+    """Step every env, auto-resetting those that finish; parallel over envs, then over terminal paths.
 
+    The terminal Monte Carlo paths of all envs that reach retirement in this step run as one flat
+    parallel loop (env x path), so the threads share that work evenly however few envs finish.
     ``actions`` float32[B, 2]; writes float32[B, OBS_SIZE] ``obs`` (after any reset) and
     ``terminal_obs`` (for envs that finished), float64[B] ``rewards``, bool[B] ``dones`` and
     float64[B, INFO_SIZE] ``info``.
     """
-    for b in prange(actions.shape[0]):
-        reward, done = step_env(pool, params, state, b, actions[b, 0], actions[b, 1], info[b])
-        rewards[b] = reward
-        dones[b] = done
-        if done:
-            observe(pool, params, state, b, terminal_obs[b])
-            reset_env(pool, params, state, b, -1)
+    n_envs = actions.shape[0]
+    for b in prange(n_envs):
+        rewards[b], dones[b] = step_env(pool, params, state, b, actions[b, 0], actions[b, 1], info[b])
+    finished = np.flatnonzero(dones)
+    n_paths = 0 if params.reward == MERTON else params.mc_paths
+    funded = np.empty((finished.size, n_paths))
+    unfunded = np.empty((finished.size, n_paths))
+    utility = np.empty((finished.size, n_paths))
+    for k in prange(finished.size * n_paths):
+        i = k // n_paths
+        j = k % n_paths
+        funded[i, j], unfunded[i, j], utility[i, j] = retirement_path(pool, params, state, finished[i], j)
+    for i in prange(finished.size):
+        b = finished[i]
+        rewards[b] += finish_episode(pool, params, state, b, funded[i], unfunded[i], utility[i], info[b])
+        observe(pool, params, state, b, terminal_obs[b])
+        reset_env(pool, params, state, b, -1)
+    for b in prange(n_envs):
         observe(pool, params, state, b, obs[b])
 
 

@@ -126,18 +126,18 @@ def action_space() -> spaces.Box:
     return spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
 
 
-def step_info(row: np.ndarray, done: bool) -> dict[str, float]:
-    """The info dict of one step from the kernel's info row."""
+def step_info(row: Sequence[float], done: bool) -> dict[str, float]:
+    """The info dict of one step from the kernel's info row (a list of floats is fastest)."""
     info = {
-        "age": float(row[INFO_AGE]),
-        "capital": float(row[INFO_WEALTH]),
-        "monthly_saving": float(row[INFO_SAVING]),
-        "equity_share": float(row[INFO_EQUITY]),
+        "age": row[INFO_AGE],
+        "capital": row[INFO_WEALTH],
+        "monthly_saving": row[INFO_SAVING],
+        "equity_share": row[INFO_EQUITY],
     }
     if done:
         info.update(
-            funded_probability=float(row[INFO_FUNDED]), shortfall=float(row[INFO_SHORTFALL]),
-            terminal_reward=float(row[INFO_TERMINAL]), capital_at_retirement=float(row[INFO_CAPITAL]),
+            funded_probability=row[INFO_FUNDED], shortfall=row[INFO_SHORTFALL],
+            terminal_reward=row[INFO_TERMINAL], capital_at_retirement=row[INFO_CAPITAL],
         )
     return info
 
@@ -241,4 +241,4 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
             raise ValueError(f"action must have 2 components (savings rate, equity share), got {values.size}")
         reward, done = step_one(self.pool, self.params, self._state, values[0], values[1], self._obs[0], self._info[0])
         self._needs_reset = bool(done)
-        return self._obs[0].copy(), float(reward), bool(done), False, step_info(self._info[0], bool(done))
+        return self._obs[0].copy(), float(reward), bool(done), False, step_info(self._info[0].tolist(), bool(done))

@@ -105,7 +105,7 @@ class NumbaVecEnv:
             self._rewards, self._dones, self._info,
         )
         self._actions = None
-        infos = [step_info(row, done) for row, done in zip(self._info, self._dones, strict=True)]
+        infos = [step_info(row, done) for row, done in zip(self._info.tolist(), self._dones.tolist(), strict=True)]
         for b in np.flatnonzero(self._dones):
             infos[b]["terminal_observation"] = self._terminal_obs[b].copy()
             infos[b]["TimeLimit.truncated"] = False
