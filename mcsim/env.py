@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,19 +28,12 @@ from ._env_kernels import (
     reset_one,
     step_one,
 )
+from .checks import integer, number
 from .errors import ParameterError
 from .household import HouseholdPool, pool_from_profiles
 from .profile import Profile
 
 Households = HouseholdPool | Profile | str | Sequence[Profile | str] | None
-
-
-def _number(name: str, value: Any, low: float, high: float, open_low: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
-        raise ParameterError(name, f"must be a finite number (got {value!r})")
-    if (value <= low if open_low else value < low) or value > high:
-        raise ParameterError(name, f"must be in {'(' if open_low else '['}{low:g}, {high:g}] (got {value!r})")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -71,21 +63,16 @@ class EnvConfig:
     mc_paths: int = 50
 
     def __post_init__(self) -> None:
-        if isinstance(self.step_months, bool) or not isinstance(self.step_months, (int, np.integer)) or (
-            self.step_months < 1 or 12 % self.step_months
-        ):
+        if integer("step_months", self.step_months, 1, 12) and 12 % self.step_months:
             raise ParameterError("step_months", f"must divide 12: 1, 2, 3, 4, 6 or 12 (got {self.step_months!r})")
         if self.reward not in REWARDS:
             raise ParameterError("reward", f"must be one of {', '.join(REWARDS)} (got {self.reward!r})")
-        _number("max_savings_rate", self.max_savings_rate, 0.0, 1.0, open_low=True)
+        number("max_savings_rate", self.max_savings_rate, 0.0, 1.0, open_low=True)
         for name in ("capital_weight", "qol_weight", "risk_weight"):
-            _number(name, getattr(self, name), 0.0, 1e6)
-        _number("gamma", self.gamma, 0.0, 50.0, open_low=True)
-        _number("discount", self.discount, 0.0, 1.0, open_low=True)
-        if isinstance(self.mc_paths, bool) or not isinstance(self.mc_paths, (int, np.integer)) or not (
-            1 <= self.mc_paths <= 100_000
-        ):
-            raise ParameterError("mc_paths", f"must be an integer from 1 to 100,000 (got {self.mc_paths!r})")
+            number(name, getattr(self, name), 0.0, 1e6)
+        number("gamma", self.gamma, 0.0, 50.0, open_low=True)
+        number("discount", self.discount, 0.0, 1.0, open_low=True)
+        integer("mc_paths", self.mc_paths, 1, 100_000)
 
     def params(self) -> EnvParams:
         """The kernels' view of the configuration."""

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrays import plan_arrays, retirement_ages, retirement_spending
+from .checks import integer, number
 from .errors import ParameterError
 from .market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
 from .profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between
@@ -180,10 +181,8 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
 
 def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0) -> HouseholdPool:
     """Draw ``n`` varied households (seeded, vectorized); ``market_jitter`` in [0, 1] varies the market."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 1_000_000:
-        raise ParameterError("n", f"must be an integer from 1 to 1,000,000 (got {n!r})")
-    if not (isinstance(market_jitter, (int, float)) and 0.0 <= market_jitter <= 1.0):
-        raise ParameterError("market_jitter", f"must be in [0, 1] (got {market_jitter!r})")
+    integer("n", n, 1, 1_000_000)
+    number("market_jitter", market_jitter, 0.0, 1.0)
     rng = np.random.default_rng(seed)
     start_age = np.round(rng.uniform(22, 60, n) * 12) / 12
     retirement_age = np.maximum(np.round(rng.uniform(60, 70, n)), np.ceil(start_age + 2))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError
+from .checks import integer, number
 from .household import HouseholdPool
 from .market import LOGNORMAL, lognormal_monthly
 from .policies import ConstantMix, rollout
@@ -35,17 +35,11 @@ class MertonProblem:
     years: int = 20
 
     def __post_init__(self) -> None:
-        checks = (
-            ("expected_return", self.expected_return, -0.5, 1.0),
-            ("volatility", self.volatility, 1e-6, 2.0),
-            ("rate", self.rate, -0.5, 1.0),
-            ("gamma", self.gamma, 1e-6, 50.0),
-        )
-        for name, value, low, high in checks:
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
-                raise ParameterError(name, f"must be in [{low:g}, {high:g}] (got {value!r})")
-        if isinstance(self.years, bool) or not isinstance(self.years, int) or not 1 <= self.years <= 100:
-            raise ParameterError("years", f"must be an integer from 1 to 100 (got {self.years!r})")
+        number("expected_return", self.expected_return, -0.5, 1.0)
+        number("volatility", self.volatility, 1e-6, 2.0)
+        number("rate", self.rate, -0.5, 1.0)
+        number("gamma", self.gamma, 1e-6, 50.0)
+        integer("years", self.years, 1, 100)
 
     @property
     def log_variance(self) -> float:

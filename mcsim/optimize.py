@@ -7,13 +7,12 @@ the bisection converges to the smallest saving that reaches the target on those 
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .arrays import ProfileArrays, compile_profile
-from .errors import ParameterError
+from .checks import number
 from .profile import MAX_MONEY, Profile, load_profile
 from .simulation import check_paths, check_seed, numba_threads, run_paths
 
@@ -91,10 +90,8 @@ def minimum_saving(
     profile = load_profile(profile)
     seed = check_seed(seed)
     n_paths = check_paths(n_paths)
-    if not (isinstance(target, (int, float)) and 0.0 < target <= 1.0):
-        raise ParameterError("target", f"must be in (0, 1] (got {target!r})")
-    if not (isinstance(precision, (int, float)) and math.isfinite(precision) and 0.0 < precision <= MAX_MONEY):
-        raise ParameterError("precision", f"must be a positive amount (got {precision!r})")
+    target = number("target", target, 0.0, 1.0, open_low=True)
+    precision = number("precision", precision, 0.0, MAX_MONEY, open_low=True)
     arrays = compile_profile(profile)
     steps: list[Step] = []
 

@@ -20,8 +20,8 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from ._env_kernels import disposable_income
+from .checks import integer, number
 from .env import Households, make_pool
-from .errors import ParameterError
 from .household import HouseholdPool
 from .vec_env import NumbaVecEnv
 
@@ -40,12 +40,6 @@ def _age(obs: np.ndarray) -> np.ndarray:
     return obs[:, AGE_OBS] * 20.0 + 45.0
 
 
-def _check_share(name: str, value: float) -> float:
-    if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-        raise ParameterError(name, f"must be in [0, 1] (got {value!r})")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class ConstantMix:
     """Save ``savings_rate`` of disposable income, hold ``equity`` in equities."""
@@ -54,8 +48,8 @@ class ConstantMix:
     equity: float = 0.6
 
     def __post_init__(self) -> None:
-        _check_share("savings_rate", self.savings_rate)
-        _check_share("equity", self.equity)
+        number("savings_rate", self.savings_rate, 0.0, 1.0)
+        number("equity", self.equity, 0.0, 1.0)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """The fixed rate and mix for every env."""
@@ -73,7 +67,7 @@ class GlidePath:
     savings_rate: float = 0.15
 
     def __post_init__(self) -> None:
-        _check_share("savings_rate", self.savings_rate)
+        number("savings_rate", self.savings_rate, 0.0, 1.0)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """The fixed rate, and the equity share of each env's age."""
@@ -117,8 +111,7 @@ def rollout(
     policy: Policy, households: Households | HouseholdPool, n_episodes: int, seed: int = 0, **config: object
 ) -> Rollout:
     """Run ``n_episodes`` episodes: episode i on household ``i % N`` with stream seed ``seed + i``."""
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, (int, np.integer)) or not 1 <= n_episodes <= 100_000:
-        raise ParameterError("n_episodes", f"must be an integer from 1 to 100,000 (got {n_episodes!r})")
+    integer("n_episodes", n_episodes, 1, 100_000)
     pool = make_pool(households)
     env = NumbaVecEnv(n_episodes, pool, seed=seed, **config)
     env.set_options([{"household": i % pool.size} for i in range(n_episodes)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +12,9 @@ import numpy as np
 
 from ._kernels import NOT_DEPLETED, simulate_paths
 from .arrays import ProfileArrays, compile_profile
+from .checks import integer, number
 from .errors import ParameterError
-from .profile import Profile, load_profile
+from .profile import MAX_MONEY, Profile, load_profile
 from .stats import Interval, Summary, wilson_interval
 
 MAX_SEED = 2**64 - 1
@@ -111,8 +111,7 @@ def numba_threads(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    if not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise ParameterError("threads", f"must be between 1 and {numba.config.NUMBA_NUM_THREADS} (got {threads})")
+    integer("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
@@ -123,16 +122,12 @@ def numba_threads(threads: int | None) -> Iterator[None]:
 
 def check_seed(seed: int) -> int:
     """The seed as an int, or a ParameterError."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ParameterError("seed", f"must be an integer from 0 to 2**64 - 1 (got {seed!r})")
-    return int(seed)
+    return integer("seed", seed, 0, MAX_SEED)
 
 
 def check_paths(n_paths: int, name: str = "n_paths") -> int:
     """The path count as an int, or a ParameterError."""
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or not 1 <= n_paths <= MAX_PATHS:
-        raise ParameterError(name, f"must be an integer from 1 to {MAX_PATHS:,} (got {n_paths!r})")
-    return int(n_paths)
+    return integer(name, n_paths, 1, MAX_PATHS)
 
 
 def run_paths(
@@ -230,14 +225,11 @@ def simulate(
     seed = check_seed(seed)
     n_paths = check_paths(n_paths)
     max_paths = check_paths(max_paths, "max_paths")
-    if not (isinstance(confidence, (int, float)) and 0.5 <= confidence < 1.0):
-        raise ParameterError("confidence", f"must be in [0.5, 1) (got {confidence!r})")
-    if tolerance is not None and not (isinstance(tolerance, (int, float)) and 0.0 < tolerance < 0.5):
-        raise ParameterError("tolerance", f"must be in (0, 0.5) (got {tolerance!r})")
-    if monthly_contribution is not None and not (
-        isinstance(monthly_contribution, (int, float)) and math.isfinite(monthly_contribution) and monthly_contribution >= 0
-    ):
-        raise ParameterError("monthly_contribution", f"must be a finite amount >= 0 (got {monthly_contribution!r})")
+    confidence = number("confidence", confidence, 0.5, 1.0, open_high=True)
+    if tolerance is not None:
+        tolerance = number("tolerance", tolerance, 0.0, 0.5, open_low=True, open_high=True)
+    if monthly_contribution is not None:
+        monthly_contribution = number("monthly_contribution", monthly_contribution, 0.0, MAX_MONEY)
     arrays = compile_profile(profile, monthly_contribution)
     most_paths = n_paths if tolerance is None else max(n_paths, max_paths)
     if fan and most_paths * arrays.n_months * 8 > MAX_FAN_BYTES:

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ._env_kernels import INFO_SIZE, OBS_SIZE, new_state, reset_batch, step_batch
+from .checks import integer
 from .env import EnvConfig, Households, action_space, household_option, make_pool, observation_space, step_info
-from .errors import ParameterError
 
 Indices = None | int | Iterable[int]
 
@@ -43,8 +43,7 @@ class NumbaVecEnv:
     """
 
     def __init__(self, num_envs: int, households: Households = None, seed: int | None = None, **config: Any) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or not 1 <= num_envs <= 100_000:
-            raise ParameterError("num_envs", f"must be an integer from 1 to 100,000 (got {num_envs!r})")
+        integer("num_envs", num_envs, 1, 100_000)
         self.config = EnvConfig(**config)
         self.params = self.config.params()
         self.pool = make_pool(households, self.config)
