@@ -100,13 +100,13 @@ def cli() -> None:
               help="Adaptive: add batches until the success interval's half-width is at most this (e.g. 0.005).")
 @click.option("--confidence", type=Bounded(float, 0.5, 0.999999), default=0.95, show_default=True,
               help="Confidence level of the success interval.")
-@click.option("--max-paths", type=Bounded(int, 1, 10_000_000), default=1_000_000, show_default=True,
-              help="Adaptive: stop after this many paths.")
+@click.option("--max-paths", type=Bounded(int, 1, 10_000_000), default=None,
+              help="Adaptive: stop after this many paths (default 1,000,000; fewer with --plot if memory requires).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with the monthly fan if --plot).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a wealth fan chart (PNG).")
 @threads_option
 def simulate(
-    profile: str, n_paths: int, seed: int, tolerance: float | None, confidence: float, max_paths: int,
+    profile: str, n_paths: int, seed: int, tolerance: float | None, confidence: float, max_paths: int | None,
     as_json: bool, plot: str | None, threads: int | None,
 ) -> None:
     """Simulate a household's plan over Monte Carlo paths.

@@ -19,6 +19,7 @@ from .stats import Interval, Summary, wilson_interval
 
 MAX_SEED = 2**64 - 1
 MAX_PATHS = 10_000_000
+DEFAULT_MAX_PATHS = 1_000_000
 MAX_FAN_BYTES = 4 * 2**30
 """The monthly fan keeps every path's wealth by month while it is computed: at most this many bytes."""
 
@@ -204,7 +205,7 @@ def simulate(
     fan: bool = False,
     tolerance: float | None = None,
     confidence: float = 0.95,
-    max_paths: int = 1_000_000,
+    max_paths: int | None = None,
     threads: int | None = None,
     monthly_contribution: float | None = None,
 ) -> SimulationResult:
@@ -218,25 +219,31 @@ def simulate(
     :param tolerance: adaptive mode: add batches until the success probability's confidence interval
         has a half-width of at most ``tolerance`` (absolute, e.g. 0.005), or ``max_paths`` are run.
     :param confidence: confidence level of the success interval (and of the adaptive stop).
+    :param max_paths: adaptive mode stops there: 1,000,000 by default, fewer with a fan if its
+        memory (at most ``MAX_FAN_BYTES``) requires.
     :param threads: Numba threads to use (all by default); results do not depend on it.
     :param monthly_contribution: a constant monthly saving that replaces the plan's phases.
     """
     profile = load_profile(profile)
     seed = check_seed(seed)
     n_paths = check_paths(n_paths)
-    max_paths = check_paths(max_paths, "max_paths")
+    if max_paths is not None:
+        max_paths = check_paths(max_paths, "max_paths")
     confidence = number("confidence", confidence, 0.5, 1.0, open_high=True)
     if tolerance is not None:
         tolerance = number("tolerance", tolerance, 0.0, 0.5, open_low=True, open_high=True)
     if monthly_contribution is not None:
         monthly_contribution = number("monthly_contribution", monthly_contribution, 0.0, MAX_MONEY)
     arrays = compile_profile(profile, monthly_contribution)
+    fan_limit = MAX_FAN_BYTES // (arrays.n_months * 8)
+    if max_paths is None:
+        max_paths = min(DEFAULT_MAX_PATHS, fan_limit) if fan else DEFAULT_MAX_PATHS
     most_paths = n_paths if tolerance is None else max(n_paths, max_paths)
     if fan and most_paths * arrays.n_months * 8 > MAX_FAN_BYTES:
-        limit = MAX_FAN_BYTES // (arrays.n_months * 8)
+        what = "max_paths (--max-paths)" if tolerance is not None else "n_paths (--paths)"
         raise ParameterError(
             "fan", f"a monthly fan of {most_paths:,} paths x {arrays.n_months} months needs more than "
-            f"{MAX_FAN_BYTES // 2**30} GiB; ask for at most {limit:,} paths with it"
+            f"{MAX_FAN_BYTES // 2**30} GiB; set {what} to at most {fan_limit:,} with it"
         )
     with numba_threads(threads):
         outcomes, fan_matrix = run_paths(arrays, seed, 0, n_paths, fan)

@@ -112,3 +112,15 @@ def test_bad_parameters_name_the_parameter(kwargs: dict, name: str) -> None:
     with pytest.raises(ParameterError) as error:
         simulate("default", **{"n_paths": 10, **kwargs})
     assert error.value.name == name
+
+
+def test_fan_memory_guard() -> None:
+    """Adaptive runs with a fan stop where the fan's memory allows; asking for more is refused."""
+    result = simulate("default", 2000, seed=1, fan=True, tolerance=0.01)
+    assert result.fan is not None and result.success.half_width <= 0.01
+    with pytest.raises(ParameterError) as error:
+        simulate("default", 2000, seed=1, fan=True, tolerance=0.01, max_paths=5_000_000)
+    assert error.value.name == "fan" and "max_paths" in error.value.rule
+    with pytest.raises(ParameterError) as error:
+        simulate("default", 1_000_000, seed=1, fan=True)
+    assert "n_paths" in error.value.rule
