@@ -9,6 +9,7 @@ The public API: :func:`load_profile` and :func:`simulate` (a plan over Monte Car
 from gymnasium.envs.registration import register as _register_env
 
 from .errors import McsimError, ParameterError, ProfileError
+from .hookspecs import hookimpl
 from .profile import Profile, embedded_profile_names, load_profile
 from .simulation import SimulationResult, simulate
 
@@ -24,6 +25,7 @@ __all__ = [
     "SimulationResult",
     "__version__",
     "embedded_profile_names",
+    "hookimpl",
     "load_profile",
     "simulate",
 ]

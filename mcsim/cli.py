@@ -221,6 +221,53 @@ def profile_show(name: str, as_json: bool) -> None:
         print_json(household.model_dump(mode="json"))
 
 
+@cli.command(context_settings=CONTEXT)
+def plugins() -> None:
+    """List the installed plugins, their hooks and versions, as JSON.
+
+    \b
+    Example:
+      mcsim plugins
+    """
+    from .plugins import plugin_list
+
+    print_json(plugin_list())
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the backends as JSON.")
+def agents(as_json: bool) -> None:
+    """List the agent backends that `--agent` can name.
+
+    \b
+    Example:
+      mcsim agents --json
+    """
+    from .agents import agent_backends
+
+    backends = agent_backends()
+    rows = [
+        {"name": name, "trainable": backend.trainable, "description": backend.description}
+        for name, backend in sorted(backends.items())
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        kind = "learns" if row["trainable"] else "rule"
+        click.echo(f"{row['name']:16s} {kind:7s} {row['description']}")
+
+
+def _add_plugin_commands() -> None:
+    from .plugins import load_plugins, pm
+
+    load_plugins()
+    pm.hook.register_commands(cli=cli)
+
+
+_add_plugin_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input of any kind is one line on standard error and exit code 2."""
     try:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
 
 from mcsim.profile import Profile, profile_from_dict
+
+# Installed third-party plugins must not leak into the tests: only the built-in ones load.
+os.environ["MCSIM_LOAD_PLUGINS"] = ""
 
 BASE: dict[str, Any] = {
     "name": "test",
