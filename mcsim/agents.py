@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,16 +33,58 @@ class Agent(ABC):
         return self.predict(obs, deterministic=True)
 
 
-class AgentBackend(ABC):
-    """Makes agents of one kind: ``name`` is what ``--agent`` selects."""
+class Learner(ABC):
+    """A learning backend's training state: the current agent, and how to learn, save and restore it."""
+
+    @property
+    @abstractmethod
+    def agent(self) -> Agent:
+        """The policy as it stands now."""
+
+    @property
+    @abstractmethod
+    def timesteps(self) -> int:
+        """Environment steps learned from so far (restored ones included)."""
+
+    @abstractmethod
+    def learn(self, timesteps: int, on_progress: Callable[[int, int, list[float]], bool]) -> None:
+        """Learn for up to ``timesteps`` more steps.
+
+        ``on_progress(timesteps, episodes_finished, returns_of_finished_episodes)`` is called after
+        each batch of steps; learning stops early when it returns False.
+        """
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write the weights and a JSON description into ``directory`` (nothing pickled)."""
+
+    @abstractmethod
+    def restore(self, directory: Path) -> None:
+        """Continue from what :meth:`save` wrote (weights and optimizer state)."""
+
+
+class AgentBackend:
+    """Makes agents of one kind: ``name`` is what ``--agent`` selects.
+
+    Rule-based backends implement :meth:`create`; learning ones set ``trainable`` and implement
+    :meth:`learner` and :meth:`load`.
+    """
 
     name: str = ""
     description: str = ""
     trainable: bool = False
 
-    @abstractmethod
     def create(self, env: NumbaVecEnv, config: dict[str, Any]) -> Agent:
-        """An agent for ``env``: trained on it (learning backends) or built from its households (rules)."""
+        """A rule-based agent for ``env``."""
+        raise ParameterError("agent", f"'{self.name}' learns: train it with `mcsim train --agent {self.name}`")
+
+    def learner(self, env: Any, settings: dict[str, Any], log_dir: Path) -> Learner:
+        """A learner of this backend on the vectorized ``env`` (``settings``: algo, network, device, seed...)."""
+        raise ParameterError("agent", f"'{self.name}' is rule-based: it needs no training")
+
+    def load(self, directory: Path) -> Agent:
+        """The agent that a learner saved into ``directory``; loading never unpickles."""
+        raise ParameterError("agent", f"'{self.name}' saves no weights")
 
 
 def agent_backends() -> dict[str, AgentBackend]:

@@ -222,6 +222,59 @@ def profile_show(name: str, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
+@click.option("-a", "--agent", default="sb3", show_default=True, envvar="MCSIM_AGENT",
+              help="Agent backend (see `mcsim agents`).")
+@click.option("--algo", default="ppo", show_default=True, help="Algorithm of the backend (sb3: ppo, sac, td3, a2c).")
+@click.option("--profiles", type=Bounded(int, 1, 1_000_000), default=500, show_default=True,
+              help="Sampled households in the training mixture.")
+@click.option("--episodes", type=Bounded(int, 1, 10_000_000), default=40, show_default=True,
+              help="Episodes per household: the budget is profiles x episodes.")
+@click.option("--timesteps", type=Bounded(int, 1, 10**10), default=None, help="Budget in env steps instead.")
+@click.option("--profile", "profile", default=None, metavar="FILE|NAME",
+              help="Train on one profile instead of sampled ones.")
+@click.option("--network", default="solid", show_default=True, help="standard, solid, robust or enterprise.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option("--vec", type=click.Choice(["numba", "subproc", "dummy"]), default="numba", show_default=True,
+              help="How environments run: one jitted batch, worker processes, or a Python loop.")
+@click.option("--envs", "n_envs", type=Bounded(int, 1, 4096), default=64, show_default=True, help="Parallel environments.")
+@click.option("--workers", type=Bounded(int, 1, 256), default=None,
+              help="Subprocess workers (default min(12, max(4, cores-2))).")
+@click.option("--mc-train", type=Bounded(int, 1, 100_000), default=50, show_default=True,
+              help="Monte Carlo paths of the terminal reward while training.")
+@seed_option
+@click.option("-o", "--out", default=None, help="Run directory (default runs/AGENT-ALGO-seedS).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
+              help="Torch intra-op threads (1 is robust when other work shares the cores).")
+def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
+          device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, seed: int, out: str | None,
+          resume: bool, torch_threads: int) -> None:
+    """Train an agent on a mixture of households and save it in a run directory.
+
+    \b
+    Examples:
+      mcsim train --agent sb3                       # the default budget, a few minutes
+      mcsim train --profiles 50 --episodes 20 --network standard --out runs/quick
+      mcsim train --profile default --episodes 3000 # one household
+      mcsim train --out runs/quick --resume         # continue after Ctrl-C
+    """
+    from .training import TrainConfig, Trainer
+
+    config = TrainConfig(
+        agent=agent, algo=algo, profiles=profiles, episodes=episodes, timesteps=timesteps, profile=profile,
+        network=network, device=device, vec=vec, n_envs=n_envs, workers=workers, mc_train=mc_train, seed=seed,
+        out=out, resume=resume, torch_threads=torch_threads,
+    )
+    trainer = Trainer(config)
+    manifest = trainer.run()
+    metrics = manifest["metrics"]
+    click.echo(
+        f"Saved {trainer.run_dir}: evaluation return {metrics['eval_return']:.4f} on held-out households; "
+        f"best baseline {metrics['best_baseline']} {metrics['best_baseline_return']:.4f}."
+    )
+
+
+@cli.command(context_settings=CONTEXT)
 def plugins() -> None:
     """List the installed plugins, their hooks and versions, as JSON.
 
@@ -275,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     except McsimError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as error:

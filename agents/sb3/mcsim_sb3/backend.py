@@ -1,0 +1,241 @@
+"""The stable-baselines3 backend: PPO (default), SAC, TD3 and A2C on mcsim's environments.
+
+SB3 sees the actions rescaled to [-1, 1] (its recommended box); the agent maps them back to the
+environment's [0, 1]. Weights are saved with ``torch.save`` of state dicts and loaded with
+``torch.load(weights_only=True)`` beside a JSON description, so a run directory is never unpickled.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3 import A2C, PPO, SAC, TD3
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
+
+from mcsim.agents import Agent, AgentBackend, Learner
+from mcsim.env import observation_space
+from mcsim.errors import ParameterError
+from mcsim.runio import read_json, write_json
+
+NETWORKS: dict[str, list[int]] = {
+    "standard": [128, 64, 32],
+    "solid": [256, 128, 64, 32],
+    "robust": [512, 256, 128, 64],
+    "enterprise": [512, 512, 256, 128, 64],
+}
+ALGOS = {"ppo": PPO, "sac": SAC, "td3": TD3, "a2c": A2C}
+DEVICES = ("auto", "cpu", "cuda", "mps")
+SPEC_FILE, POLICY_FILE, OPTIMIZER_FILE = "agent.json", "policy.pt", "optimizer.pt"
+
+
+def available_devices() -> list[str]:
+    """The torch devices this machine has, CPU last."""
+    devices = []
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append("mps")
+    return [*devices, "cpu"]
+
+
+def resolve_device(device: str, network: str) -> str:
+    """The device to train on: ``auto`` picks what ``bench/train.py`` measured fastest for the network.
+
+    Every preset is a small MLP trained with minibatches of at most a few thousand rows: the CPU
+    wins (no transfer per minibatch), which is what stable-baselines3 recommends for MLP policies
+    too. No GPU has been measured yet, so ``auto`` never picks one; ask for cuda or mps explicitly.
+    """
+    if device not in DEVICES:
+        raise ParameterError("device", f"must be one of {', '.join(DEVICES)} (got {device!r})")
+    if device == "auto":
+        return "cpu"
+    if device not in available_devices():
+        raise ParameterError("device", f"{device} is not available here (available: {', '.join(available_devices())})")
+    return device
+
+
+class UnitActions(VecEnvWrapper):
+    """Show SB3 the actions in [-1, 1]; pass them to the env in [0, 1]."""
+
+    def __init__(self, venv: VecEnv) -> None:
+        super().__init__(venv, action_space=spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32))
+
+    def reset(self) -> np.ndarray:
+        """Reset the wrapped env."""
+        return self.venv.reset()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Pass the actions on in [0, 1]."""
+        self.venv.step_async(to_env_actions(actions))
+
+    def step_wait(self) -> tuple:
+        """The wrapped env's step."""
+        return self.venv.step_wait()
+
+
+def to_env_actions(actions: np.ndarray) -> np.ndarray:
+    """SB3's [-1, 1] actions as the environment's [0, 1] ones."""
+    return ((np.clip(np.asarray(actions, dtype=np.float32), -1.0, 1.0) + 1.0) * 0.5).astype(np.float32)
+
+
+def _policy_kwargs(algo: str, network: str) -> dict[str, Any]:
+    layers = NETWORKS[network]
+    if algo in ("ppo", "a2c"):
+        return {"net_arch": {"pi": layers, "vf": layers}}
+    return {"net_arch": {"pi": layers, "qf": layers}}
+
+
+def _algo_kwargs(algo: str, n_envs: int) -> dict[str, Any]:
+    """Hyperparameters tuned for speed on a laptop CPU; gamma 1 (the objective is an undiscounted sum)."""
+    if algo == "ppo":
+        n_steps = max(8, 2048 // n_envs)
+        return {"n_steps": n_steps, "batch_size": min(1024, n_steps * n_envs), "n_epochs": 5, "gamma": 1.0,
+                "gae_lambda": 0.95, "learning_rate": 3e-4, "ent_coef": 0.0}
+    if algo == "a2c":
+        return {"n_steps": 8, "gamma": 1.0}
+    return {"gamma": 1.0, "learning_starts": 1000, "batch_size": 256, "train_freq": 1, "gradient_steps": 1,
+            "buffer_size": 200_000}
+
+
+def _versions() -> dict[str, str]:
+    return {name: importlib.metadata.version(name) for name in ("stable-baselines3", "torch", "mcsim-sb3")}
+
+
+class Sb3Agent(Agent):
+    """A trained SB3 policy acting on mcsim observations."""
+
+    def __init__(self, policy: torch.nn.Module, spec: dict[str, Any]) -> None:
+        self.policy = policy
+        self.spec = spec
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions in [0, 1] for float32[B, 11] observations."""
+        actions, _ = self.policy.predict(np.asarray(obs, dtype=np.float32), deterministic=deterministic)
+        return to_env_actions(actions)
+
+    def actor(self) -> torch.nn.Module:
+        """The policy module (for exporters); its deterministic output is in [-1, 1]."""
+        return self.policy
+
+
+def build_policy(spec: dict[str, Any]) -> torch.nn.Module:
+    """An untrained policy network of the algorithm and network in ``spec``, on the CPU."""
+    algo = ALGOS[spec["algo"]]
+    policy_class = algo.policy_aliases["MlpPolicy"]
+    unit = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    return policy_class(observation_space(), unit, lambda _: 0.0, **_policy_kwargs(spec["algo"], spec["network"]))
+
+
+class _Progress(BaseCallback):
+    def __init__(self, on_progress: Callable[[int, int, list[float]], bool], episodes: int) -> None:
+        super().__init__()
+        self.on_progress = on_progress
+        self.episodes = episodes
+        self.returns: list[float] = []
+        self.keep_going = True
+
+    def _on_step(self) -> bool:
+        dones = self.locals["dones"]
+        if dones.any():
+            infos = self.locals["infos"]
+            for index in np.flatnonzero(dones):
+                episode = infos[index].get("episode")
+                if episode is not None:
+                    self.returns.append(float(episode["r"]))
+            self.episodes += int(dones.sum())
+        return self.keep_going
+
+    def _on_rollout_end(self) -> None:
+        self.keep_going = bool(self.on_progress(self.num_timesteps, self.episodes, self.returns))
+        self.returns = []
+
+
+class Sb3Learner(Learner):
+    """An SB3 model learning on a vectorized mcsim environment."""
+
+    def __init__(self, env: VecEnv, settings: dict[str, Any], log_dir: Path | None) -> None:
+        algo = settings.get("algo", "ppo")
+        network = settings.get("network", "solid")
+        if algo not in ALGOS:
+            raise ParameterError("algo", f"must be one of {', '.join(ALGOS)} (got {algo!r})")
+        if network not in NETWORKS:
+            raise ParameterError("network", f"must be one of {', '.join(NETWORKS)} (got {network!r})")
+        torch.set_num_threads(int(settings.get("torch_threads", 1)))
+        self.device = resolve_device(settings.get("device", "auto"), network)
+        self.spec = {"backend": "sb3", "algo": algo, "network": network, "layers": NETWORKS[network],
+                     "observation_size": int(observation_space().shape[0]), "action_scale": "[-1,1] to [0,1]"}
+        self.env = VecMonitor(UnitActions(env))
+        self.episodes = 0
+        self.model = ALGOS[algo](
+            "MlpPolicy", self.env, seed=settings.get("seed", 0), device=self.device, verbose=0,
+            tensorboard_log=None if log_dir is None else str(log_dir),
+            policy_kwargs=_policy_kwargs(algo, network), **_algo_kwargs(algo, env.num_envs),
+        )
+
+    @property
+    def agent(self) -> Sb3Agent:
+        """The current policy."""
+        return Sb3Agent(self.model.policy, self.spec)
+
+    @property
+    def timesteps(self) -> int:
+        """Steps learned so far."""
+        return int(self.model.num_timesteps)
+
+    def learn(self, timesteps: int, on_progress: Callable[[int, int, list[float]], bool]) -> None:
+        """SB3's learn, reporting after each rollout."""
+        callback = _Progress(on_progress, self.episodes)
+        try:
+            self.model.learn(timesteps, callback=callback, reset_num_timesteps=False, tb_log_name="sb3")
+        finally:
+            self.episodes = callback.episodes
+
+    def save(self, directory: Path) -> None:
+        """Policy and optimizer state dicts (torch.save) and agent.json."""
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model.policy.state_dict(), directory / POLICY_FILE)
+        torch.save(self.model.policy.optimizer.state_dict(), directory / OPTIMIZER_FILE)
+        write_json(directory / SPEC_FILE, {**self.spec, "timesteps": self.timesteps, "episodes": self.episodes,
+                                           "versions": _versions()})
+
+    def restore(self, directory: Path) -> None:
+        """Load the state dicts with weights_only=True, and the step and episode counts."""
+        spec = read_json(directory / SPEC_FILE)
+        if (spec["algo"], spec["network"]) != (self.spec["algo"], self.spec["network"]):
+            raise ParameterError("resume", f"the checkpoint is {spec['algo']}/{spec['network']}, "
+                                 f"not {self.spec['algo']}/{self.spec['network']}")
+        self.model.policy.load_state_dict(torch.load(directory / POLICY_FILE, weights_only=True))
+        self.model.policy.optimizer.load_state_dict(torch.load(directory / OPTIMIZER_FILE, weights_only=True))
+        self.model.num_timesteps = int(spec["timesteps"])
+        self.episodes = int(spec["episodes"])
+
+
+class Sb3Backend(AgentBackend):
+    """PPO, SAC, TD3 or A2C from stable-baselines3."""
+
+    name = "sb3"
+    description = "stable-baselines3: PPO (default), SAC, TD3, A2C on torch"
+    trainable = True
+
+    def learner(self, env: Any, settings: dict[str, Any], log_dir: Path) -> Sb3Learner:
+        """An SB3 model on ``env``."""
+        return Sb3Learner(env, settings, log_dir)
+
+    def load(self, directory: Path) -> Sb3Agent:
+        """Rebuild the policy from agent.json and load its weights (weights_only=True)."""
+        spec = read_json(directory / SPEC_FILE)
+        if spec.get("algo") not in ALGOS or spec.get("network") not in NETWORKS:
+            raise ParameterError("run", f"{directory / SPEC_FILE} does not describe an sb3 agent")
+        policy = build_policy(spec)
+        state = torch.load(directory / POLICY_FILE, weights_only=True, map_location="cpu")
+        policy.load_state_dict(state)
+        policy.set_training_mode(False)
+        return Sb3Agent(policy, spec)
+
