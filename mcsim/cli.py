@@ -275,6 +275,71 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("runs", nargs=-1, required=True, metavar="RUN [RUN...]")
+@click.option("--profiles", "n_households", type=Bounded(int, 1, 10_000), default=20, show_default=True,
+              help="Held-out households (sampled apart from training ones).")
+@click.option("--mc", "n_paths", type=Bounded(int, 1, 100_000), default=1000, show_default=True,
+              help="Whole-life Monte Carlo paths per household, the same for every strategy.")
+@seed_option
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, as_json: bool) -> None:
+    """Compare trained policies with every baseline on held-out households, on the same paths.
+
+    With several runs (say, several seeds) it also reports the mean over runs and its interval.
+
+    \b
+    Examples:
+      mcsim evaluate runs/sb3-ppo-seed0 --profiles 20 --mc 1000
+      mcsim evaluate runs/seed0 runs/seed1 runs/seed2 --json
+    """
+    from .render import evaluation_table, print_view
+    from .reports import evaluate_runs
+
+    report = evaluate_runs(list(runs), n_households, n_paths, seed)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for run, evaluation in report.evaluations.items():
+        print_view(evaluation_table(evaluation, f"{run}: {evaluation.n_households} households x {n_paths:,} paths"))
+        click.echo(report.summary_line(run))
+    if len(report.evaluations) > 1:
+        click.echo(report.aggregate_line())
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("run")
+@profile_argument
+@click.option("--mc", "n_paths", type=Bounded(int, 1, 100_000), default=1000, show_default=True,
+              help="Whole-life Monte Carlo paths, the same for every strategy.")
+@seed_option
+@click.option("--json", "as_json", is_flag=True, help="Print the strategy and evaluation as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Chart of the strategy and wealth (PNG).")
+def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None) -> None:
+    """Show a trained policy's strategy for one household, its evaluation and the baselines'.
+
+    \b
+    Example:
+      mcsim predict runs/sb3-ppo-seed0 mid_career_family --plot strategy.png
+    """
+    from .plot import check_output_path, write_strategy_chart
+    from .render import evaluation_table, phases_table, print_view
+    from .reports import predict_household
+
+    if plot is not None:
+        check_output_path(plot)
+    prediction = predict_household(run, profile, n_paths, seed)
+    if plot is not None:
+        write_strategy_chart(prediction, plot)
+    if as_json:
+        print_json(prediction.to_dict())
+        return
+    print_view(phases_table(prediction.phases))
+    print_view(evaluation_table(prediction.evaluation, f"{prediction.profile}: {n_paths:,} paths, same for every strategy"))
+    if plot is not None:
+        click.echo(f"Strategy chart written to {plot}")
+
+
+@cli.command(context_settings=CONTEXT)
 def plugins() -> None:
     """List the installed plugins, their hooks and versions, as JSON.
 

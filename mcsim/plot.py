@@ -1,10 +1,13 @@
-"""Charts, written atomically: the wealth fan by age with the retirement age marked."""
+"""Charts, written atomically: the wealth fan by age, and a learned strategy by age."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .errors import ParameterError
 from .simulation import SimulationResult
@@ -56,6 +59,50 @@ def write_fan_chart(result: SimulationResult, path: str | Path) -> Path:
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right")
     figure.tight_layout()
+    return _save_png(figure, path)
+
+
+def write_strategy_chart(prediction: Any, path: str | Path) -> Path:
+    """Draw a prediction: the glide path and monthly saving by age, and the wealth fan, into a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    path = check_output_path(path)
+    figure, (strategy, wealth) = plt.subplots(2, 1, figsize=(10, 7.5), dpi=110, sharex=True)
+    ages = np.append(prediction.ages, prediction.retirement_age)
+    equity = 100 * np.append(prediction.equity_share, prediction.equity_share[-1])
+    saving = np.append(prediction.monthly_saving, prediction.monthly_saving[-1])
+    strategy.step(ages, equity, where="post", color="tab:orange", linewidth=2, label="equity share")
+    strategy.set_ylabel("equity share (%)")
+    strategy.set_ylim(0, 100)
+    saving_axis = strategy.twinx()
+    saving_axis.step(ages, saving, where="post", color="tab:green", linewidth=2, label="monthly saving")
+    saving_axis.set_ylabel("monthly saving (€ of today)")
+    saving_axis.set_ylim(bottom=0)
+    lines = strategy.get_legend_handles_labels()[0] + saving_axis.get_legend_handles_labels()[0]
+    strategy.legend(lines, [line.get_label() for line in lines], loc="upper right")
+    strategy.set_title(f"{prediction.profile}: learned strategy (median over paths) — {prediction.run}")
+    strategy.grid(alpha=0.3)
+    p10, p50, p90 = prediction.wealth_percentiles
+    wealth.fill_between(prediction.end_ages, p10, p90, color="tab:blue", alpha=0.25, label="p10 to p90")
+    wealth.plot(prediction.end_ages, p50, color="tab:blue", linewidth=2, label="median")
+    wealth.axvline(prediction.retirement_age, color="tab:red", linestyle="--", linewidth=1.2)
+    wealth.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:,.0f}k €"))
+    wealth.set_xlabel("age")
+    wealth.set_ylabel("wealth (€ of today)")
+    wealth.legend(loc="upper left")
+    wealth.grid(alpha=0.3)
+    figure.tight_layout()
+    return _save_png(figure, path)
+
+
+def _save_png(figure: Any, path: Path) -> Path:
+    """Save a figure atomically and close it."""
+    import matplotlib.pyplot as plt
+
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(descriptor)
     try:

@@ -19,7 +19,6 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from ._env_kernels import disposable_income
 from .checks import integer, number
 from .env import Households, make_pool
 from .household import HouseholdPool
@@ -83,32 +82,56 @@ class OwnPlan:
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """Each env's household's planned saving over the coming step, and its allocation."""
-        pool, step = env.pool, env.config.step_months
+        pool, households = env.pool, env.households
+        months = env.months[:, None] + np.arange(env.config.step_months)[None, :]
+        inside = months < pool.n_accum[households][:, None]
+        month_index = np.minimum(months, pool.plan_saving.shape[1] - 1)
+        saving = np.where(inside, pool.plan_saving[households[:, None], month_index], 0.0).sum(axis=1)
+        incomes = np.where(inside, disposable_incomes(pool, households, months), 0.0)
+        capacity = env.config.max_savings_rate * incomes.sum(axis=1)
         actions = np.empty((obs.shape[0], 2), dtype=np.float32)
-        for b, (h, month) in enumerate(zip(env.households, env.months, strict=True)):
-            months = range(month, min(month + step, pool.n_accum[h]))
-            saving = sum(pool.plan_saving[h, t] for t in months)
-            capacity = env.config.max_savings_rate * sum(disposable_income(pool, h, t) for t in months)
-            actions[b, 0] = min(1.0, saving / capacity) if capacity > 0 else 0.0
-            actions[b, 1] = pool.equity[h]
+        actions[:, 0] = np.where(capacity > 0, np.minimum(1.0, saving / np.where(capacity > 0, capacity, 1.0)), 0.0)
+        actions[:, 1] = pool.equity[households]
         return actions
+
+
+def disposable_incomes(pool: HouseholdPool, households: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Monthly net income less running charges, float64[B, M], for households[B] in months[B, M].
+
+    The NumPy twin of the kernels' ``disposable_income``, for policies acting on a batch.
+    """
+    income = pool.income[households][:, None] * pool.income_growth[households][:, None] ** months
+    running = months[:, :, None] < pool.charge_end[households][:, None, :]
+    charges = (running * pool.charge_amount[households][:, None, :]).sum(axis=2)
+    return np.maximum(0.0, income - charges)
 
 
 BASELINES: dict[str, Policy] = {"own-plan": OwnPlan(), "glide-path": GlidePath(), "constant-mix": ConstantMix()}
 
 
 class Rollout(NamedTuple):
-    """One episode per (household, seed) pair: float64[n] returns and the terminal estimates."""
+    """One episode per (household, seed) pair: float64[n] per episode, float64[n, steps] per step.
+
+    ``terminal`` is the terminal reward; ``returns - terminal`` the quality-of-life part. The
+    per-step arrays (``ages``, ``monthly_saving``, ``equity_share``, ``wealth``; NaN after an
+    episode's end) are filled when :func:`rollout` is asked to record.
+    """
 
     households: np.ndarray
     returns: np.ndarray
+    terminal: np.ndarray
     funded_probability: np.ndarray
     shortfall: np.ndarray
     capital_at_retirement: np.ndarray
+    ages: np.ndarray
+    monthly_saving: np.ndarray
+    equity_share: np.ndarray
+    wealth: np.ndarray
 
 
 def rollout(
-    policy: Policy, households: Households | HouseholdPool, n_episodes: int, seed: int = 0, **config: object
+    policy: Policy, households: Households | HouseholdPool, n_episodes: int, seed: int = 0, *,
+    record: bool = False, **config: object,
 ) -> Rollout:
     """Run ``n_episodes`` episodes: episode i on household ``i % N`` with stream seed ``seed + i``."""
     integer("n_episodes", n_episodes, 1, 100_000)
@@ -117,15 +140,30 @@ def rollout(
     env.set_options([{"household": i % pool.size} for i in range(n_episodes)])
     obs = env.reset()
     assigned = env.households
-    returns = np.zeros(n_episodes)
-    funded, shortfall, capital = np.zeros(n_episodes), np.zeros(n_episodes), np.zeros(n_episodes)
+    per_episode = {name: np.zeros(n_episodes) for name in ("returns", "terminal", "funded", "shortfall", "capital")}
+    max_steps = int(np.ceil(pool.n_accum[assigned] / env.config.step_months).max()) if record else 0
+    steps = {name: np.full((n_episodes, max_steps), np.nan) for name in ("ages", "saving", "equity", "wealth")}
     running = np.ones(n_episodes, dtype=bool)
+    step = 0
     while running.any():
         obs, rewards, dones, infos = env.step(policy.act(obs, env))
-        returns[running] += rewards[running]
+        per_episode["returns"][running] += rewards[running]
+        if record:
+            for b in np.flatnonzero(running):
+                info = infos[b]
+                steps["ages"][b, step] = info["age"]
+                steps["saving"][b, step] = info["monthly_saving"]
+                steps["equity"][b, step] = info["equity_share"]
+                steps["wealth"][b, step] = info["capital"]
         for b in np.flatnonzero(dones & running):
-            funded[b] = infos[b]["funded_probability"]
-            shortfall[b] = infos[b]["shortfall"]
-            capital[b] = infos[b]["capital_at_retirement"]
+            info = infos[b]
+            per_episode["terminal"][b] = info["terminal_reward"]
+            per_episode["funded"][b] = info["funded_probability"]
+            per_episode["shortfall"][b] = info["shortfall"]
+            per_episode["capital"][b] = info["capital_at_retirement"]
         running &= ~dones
-    return Rollout(assigned, returns, funded, shortfall, capital)
+        step += 1
+    return Rollout(
+        assigned, per_episode["returns"], per_episode["terminal"], per_episode["funded"], per_episode["shortfall"],
+        per_episode["capital"], steps["ages"], steps["saving"], steps["equity"], steps["wealth"],
+    )

@@ -6,6 +6,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from .evaluation import Evaluation, Phase
 from .optimize import OptimizationResult
 from .profile import Profile
 from .simulation import SimulationResult
@@ -110,3 +111,27 @@ def print_view(view: object) -> None:
     if not console.is_terminal:
         console = Console(width=120)
     console.print(view)
+
+
+def evaluation_table(evaluation: Evaluation, title: str) -> Table:
+    """Each strategy's funded probability, capital, quality of life and objective, with 95% intervals."""
+    table = Table(title=title, box=None, pad_edge=False)
+    for column in ("strategy", "funded", "95% CI", "median capital", "quality of life", "objective", "95% CI"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for name, result in evaluation.overall.items():
+        table.add_row(
+            name, percent(result.funded.estimate), f"{percent(result.funded.low)}-{percent(result.funded.high)}",
+            euros(result.median_capital), f"{result.quality_of_life:.4f} ± {result.quality_half_width:.4f}",
+            f"{result.objective:.4f}", f"{result.objective_low:.4f} to {result.objective_high:.4f}",
+        )
+    return table
+
+
+def phases_table(phases: list[Phase]) -> Table:
+    """The learned strategy by age, phase by phase."""
+    table = Table(title="Strategy by age (median over paths)", box=None, pad_edge=False)
+    for column in ("ages", "monthly saving", "equity share"):
+        table.add_column(column, justify="right")
+    for phase in phases:
+        table.add_row(f"{phase.from_age:.0f}-{phase.to_age:.0f}", euros(phase.monthly_saving), percent(phase.equity_share, 0))
+    return table

@@ -226,3 +226,15 @@ def test_rollout_passes_config_to_the_env() -> None:
     yearly = rollout(policy, "default", 4, seed=0, step_months=12)
     monthly = rollout(policy, "default", 4, seed=0, step_months=1)
     assert np.all(np.isfinite(yearly.returns)) and np.all(np.isfinite(monthly.returns))
+
+
+def test_numpy_disposable_incomes_match_the_kernel() -> None:
+    from mcsim._env_kernels import disposable_income
+    from mcsim.household import sample_pool
+    from mcsim.policies import disposable_incomes
+
+    pool = sample_pool(50, seed=9)
+    households = np.arange(50)
+    months = np.random.default_rng(1).integers(0, 400, (50, 12))
+    expected = np.array([[disposable_income(pool, h, m) for m in row] for h, row in zip(households, months, strict=True)])
+    np.testing.assert_allclose(disposable_incomes(pool, households, months), expected, rtol=1e-12)

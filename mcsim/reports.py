@@ -1,0 +1,147 @@
+"""What ``mcsim evaluate`` and ``mcsim predict`` compute: trained runs beside the baselines."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .env import EnvConfig
+from .evaluation import Evaluation, Phase, evaluate, strategy_phases
+from .household import HouseholdPool, pool_from_profiles, sample_pool
+from .policies import BASELINES
+from .profile import load_profile
+from .training import EVAL_SEED_OFFSET, load_agent
+
+HELD_OUT_OFFSET = 2 * EVAL_SEED_OFFSET
+"""Held-out households of ``evaluate`` are sampled with the training seed plus this."""
+
+
+def _env_config(manifest: dict[str, Any]) -> EnvConfig:
+    return EnvConfig(**manifest["env"])
+
+
+def held_out_pool(manifest: dict[str, Any], n_households: int) -> HouseholdPool:
+    """Households the run never trained or was evaluated on (its profile, if it trained on one)."""
+    config = manifest["config"]
+    if config.get("profile"):
+        return pool_from_profiles([config["profile"]])
+    return sample_pool(n_households, seed=int(config["seed"]) + HELD_OUT_OFFSET)
+
+
+@dataclass(frozen=True)
+class RunsReport:
+    """Evaluations of one or more runs (each on its own held-out households, baselines alongside)."""
+
+    evaluations: dict[str, Evaluation]
+    policy: str = "policy"
+
+    @property
+    def baselines(self) -> list[str]:
+        """Names of the baselines evaluated."""
+        return list(BASELINES)
+
+    def win_share(self, run: str) -> float:
+        """Share of households on which the run's policy beats the best baseline there."""
+        evaluation = self.evaluations[run]
+        return evaluation.wins(self.policy, self.baselines) / evaluation.n_households
+
+    def summary_line(self, run: str) -> str:
+        """One line: how often the policy beats the best baseline."""
+        evaluation = self.evaluations[run]
+        wins = evaluation.wins(self.policy, self.baselines)
+        return (f"The policy beats the best baseline on {wins} of {evaluation.n_households} households "
+                f"({100 * wins / evaluation.n_households:.0f}%).")
+
+    def aggregate(self) -> dict[str, float]:
+        """Mean over runs of the objective and of the win share, with t-based 95% half-widths."""
+        objectives = np.array([e.overall[self.policy].objective for e in self.evaluations.values()])
+        shares = np.array([self.win_share(run) for run in self.evaluations])
+        n = objectives.size
+        t = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}.get(n, 1.96)
+
+        def half(values: np.ndarray) -> float:
+            return float(t * values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+
+        return {"runs": n, "objective_mean": float(objectives.mean()), "objective_half_width": half(objectives),
+                "win_share_mean": float(shares.mean()), "win_share_half_width": half(shares)}
+
+    def aggregate_line(self) -> str:
+        """One line over all runs."""
+        a = self.aggregate()
+        return (f"Over {a['runs']} runs: objective {a['objective_mean']:.4f} ± {a['objective_half_width']:.4f}, "
+                f"beats the best baseline on {100 * a['win_share_mean']:.0f}% ± {100 * a['win_share_half_width']:.0f}% "
+                "of households (95%).")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        data: dict[str, Any] = {
+            "runs": {run: {**e.to_dict(self.policy, self.baselines)} for run, e in self.evaluations.items()},
+        }
+        if len(self.evaluations) > 1:
+            data["aggregate"] = self.aggregate()
+        return data
+
+
+def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int) -> RunsReport:
+    """Evaluate each run's policy beside the baselines on its held-out households."""
+    evaluations = {}
+    for run in runs:
+        agent, manifest = load_agent(run)
+        pool = held_out_pool(manifest, n_households)
+        policies = {"policy": agent, **BASELINES}
+        evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest))
+    return RunsReport(evaluations)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A trained policy's strategy for one household, and its evaluation beside the baselines.
+
+    Per decision step: ``ages`` (its start), the median ``monthly_saving`` and ``equity_share``
+    over paths; ``end_ages`` and ``wealth_percentiles`` (p10, p50, p90) at each step's end.
+    """
+
+    run: str
+    profile: str
+    phases: list[Phase]
+    ages: np.ndarray
+    monthly_saving: np.ndarray
+    equity_share: np.ndarray
+    end_ages: np.ndarray
+    wealth_percentiles: np.ndarray
+    retirement_age: float
+    evaluation: Evaluation
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {
+            "run": self.run, "profile": self.profile,
+            "phases": [asdict(phase) for phase in self.phases],
+            "by_age": [{"age": float(a), "monthly_saving": float(s), "equity_share": float(e)}
+                       for a, s, e in zip(self.ages, self.monthly_saving, self.equity_share, strict=True)],
+            "evaluation": self.evaluation.to_dict("policy", list(BASELINES)),
+        }
+
+
+def predict_household(run: str, profile_source: str, n_paths: int, seed: int) -> Prediction:
+    """The run's strategy by age for the household (medians over paths), evaluated on the same paths."""
+    agent, manifest = load_agent(run)
+    profile = load_profile(profile_source)
+    pool = pool_from_profiles([profile])
+    config = _env_config(manifest)
+    evaluation = evaluate({"policy": agent, **BASELINES}, pool, n_paths, seed, config, record=True)
+    trajectory = evaluation.rollouts["policy"]
+    ends = np.nanmedian(trajectory.ages, axis=0)
+    starts = np.concatenate(([profile.person.current_age], ends[:-1]))
+    saving = np.nanmedian(trajectory.monthly_saving, axis=0)
+    equity = np.nanmedian(trajectory.equity_share, axis=0)
+    wealth = np.nanpercentile(trajectory.wealth, [10, 50, 90], axis=0)
+    phases = strategy_phases(starts, saving, equity, config.step_months, profile.person.retirement_age)
+    return Prediction(
+        run=str(Path(run)), profile=profile.name, phases=phases, ages=starts, monthly_saving=saving, equity_share=equity,
+        end_ages=ends, wealth_percentiles=wealth, retirement_age=profile.person.retirement_age, evaluation=evaluation,
+    )
