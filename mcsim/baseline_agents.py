@@ -10,7 +10,7 @@ import numpy as np
 
 from .agents import Agent, AgentBackend
 from .hookspecs import hookimpl
-from .policies import ConstantMix, GlidePath, OwnPlan, Policy
+from .policies import Bisection, ConstantMix, GlidePath, OwnPlan, Policy
 from .vec_env import NumbaVecEnv
 
 
@@ -51,6 +51,10 @@ BACKENDS = (
     ),
     PolicyBackend(
         "constant-mix", "a fixed savings rate (15%) and a fixed equity share (60%)", lambda config: ConstantMix(**config)
+    ),
+    PolicyBackend(
+        "bisection", "the classic optimizer's minimum constant saving for 90% success, the household's allocation",
+        lambda config: Bisection(**config),
     ),
 )
 

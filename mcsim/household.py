@@ -21,7 +21,7 @@ from .arrays import plan_arrays, retirement_ages, retirement_spending
 from .checks import integer, number
 from .errors import ParameterError
 from .market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
-from .profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between
+from .profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between, profile_from_dict
 
 MAX_CHARGES = 4
 """Charges (mortgage, children, ...) per household the pool keeps; a profile with more is refused."""
@@ -233,3 +233,54 @@ def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0) -> Househo
         drift=drift, vol=vol, chol=_chol2(rho),
         inflation_drift=np.array([d for d, _ in inflation]), inflation_vol=np.array([v for _, v in inflation]),
     )
+
+
+def _annual(drift: float, vol: float) -> tuple[float, float]:
+    """Annual arithmetic mean and volatility (percent) of a monthly lognormal (drift, vol).
+
+    The inverse of :func:`~mcsim.market.lognormal_monthly`.
+    """
+    variance = 12.0 * vol * vol
+    mean = np.exp(12.0 * drift + 0.5 * variance) - 1.0
+    return 100.0 * mean, 100.0 * (1.0 + mean) * np.sqrt(np.expm1(variance))
+
+
+def household_profile(pool: HouseholdPool, h: int) -> Profile:
+    """Household ``h`` of a pool as a profile: one account holding its capital, equities and bonds.
+
+    Its own plan is the pool's planned saving; spending is constant at the first retirement
+    month's (exact for sampled households). The classic optimizer runs on such a profile.
+    """
+    start = float(pool.start_age[h])
+    retirement = start + int(pool.n_accum[h]) / 12.0
+    end = retirement + int(pool.n_decum[h]) / 12.0
+    charges = [
+        {"name": f"charge {j + 1}", "monthly_amount": float(pool.charge_amount[h, j]),
+         "until_age": start + int(pool.charge_end[h, j]) / 12.0}
+        for j in range(pool.charge_amount.shape[1]) if pool.charge_amount[h, j] > 0
+    ]
+    (equity_mean, equity_vol), (bond_mean, bond_vol) = (_annual(pool.drift[h, k], pool.vol[h, k]) for k in range(2))
+    inflation_mean, inflation_vol = _annual(pool.inflation_drift[h], pool.inflation_vol[h])
+    rho = float(np.clip(pool.chol[h, 1, 0], -1.0, 1.0))
+    equity = float(pool.equity[h])
+    spending = float(pool.spending[h, 0])
+    data = {
+        "name": f"household {h}",
+        "person": {"current_age": start, "retirement_age": retirement, "life_expectancy": end},
+        "income": {"monthly_net": float(pool.income[h]),
+                   "real_growth_pct": 100.0 * (float(pool.income_growth[h]) ** 12 - 1.0), "charges": charges},
+        "accounts": [{"name": "portfolio", "type": "other", "balance": float(pool.wealth[h]),
+                      "cost_basis": float(pool.basis[h]), "allocation": {"equities": equity, "bonds": 1.0 - equity},
+                      "fee_pct": 100.0 * (1.0 - float(pool.fee_keep[h]) ** 12),
+                      "tax_on_gains_pct": 100.0 * float(pool.tax_rate[h])}],
+        "plan": {"savings": [{"from_age": start, "to_age": retirement, "monthly_contribution": float(pool.plan_saving[h, 0])}]},
+        "retirement": {"target_monthly_income": spending, "state_pension_monthly": spending - float(pool.needs[h, 0])},
+        "market": {
+            "assets": [{"name": "equities", "expected_return_pct": equity_mean, "volatility_pct": equity_vol},
+                       {"name": "bonds", "expected_return_pct": bond_mean, "volatility_pct": bond_vol}],
+            "correlation": [[1.0, rho], [rho, 1.0]],
+            "inflation_mean_pct": inflation_mean, "inflation_volatility_pct": inflation_vol,
+            "return_model": {v: k for k, v in RETURN_MODELS.items()}[pool.model], "student_t_df": float(pool.t_df),
+        },
+    }
+    return profile_from_dict(data)

@@ -5,7 +5,8 @@ need the household itself (the profile's own plan). Baselines need no training a
 
 * :class:`OwnPlan`: the profile's own savings phases and allocation;
 * :class:`GlidePath`: a fixed savings rate with a "110 minus age" equity share;
-* :class:`ConstantMix`: a fixed savings rate and a fixed equity share.
+* :class:`ConstantMix`: a fixed savings rate and a fixed equity share;
+* :class:`Bisection`: the classic optimizer's minimum constant saving for 90% success.
 
 :func:`rollout` runs one episode per (household, seed) pair in a :class:`NumbaVecEnv`; the market
 draws do not depend on the actions, so every policy rolled out with the same pairs meets the same
@@ -106,7 +107,52 @@ def disposable_incomes(pool: HouseholdPool, households: np.ndarray, months: np.n
     return np.maximum(0.0, income - charges)
 
 
-BASELINES: dict[str, Policy] = {"own-plan": OwnPlan(), "glide-path": GlidePath(), "constant-mix": ConstantMix()}
+class Bisection:
+    """The classic optimizer's minimum constant monthly saving for ``target`` success, the household's allocation.
+
+    The saving of each household comes from :func:`mcsim.optimize.minimum_saving` on the household
+    as a one-account profile (:func:`mcsim.household.household_profile`: for a profile with
+    spending phases or extra income, the first retirement month's need stands for all), over
+    ``n_paths`` common paths; it is computed once per household and pool.
+    """
+
+    def __init__(self, target: float = 0.9, n_paths: int = 1000) -> None:
+        self.target = number("target", target, 0.0, 1.0, open_low=True)
+        self.n_paths = integer("n_paths", n_paths, 1, 1_000_000)
+        self._savings: dict[int, tuple[HouseholdPool, np.ndarray]] = {}
+
+    def savings(self, pool: HouseholdPool) -> np.ndarray:
+        """The minimum monthly saving of every household of ``pool`` (euros of today)."""
+        from .household import household_profile
+        from .optimize import minimum_saving
+
+        cached = self._savings.get(id(pool))
+        if cached is None or cached[0] is not pool:
+            values = np.array([
+                minimum_saving(household_profile(pool, h), self.target, self.n_paths, seed=h, precision=5.0).monthly_saving
+                for h in range(pool.size)
+            ])
+            cached = (pool, values)
+            self._savings[id(pool)] = cached
+        return cached[1]
+
+    def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
+        """Each household's minimum saving as a share of its capacity over the step, and its allocation."""
+        pool, households = env.pool, env.households
+        months = env.months[:, None] + np.arange(env.config.step_months)[None, :]
+        inside = months < pool.n_accum[households][:, None]
+        incomes = np.where(inside, disposable_incomes(pool, households, months), 0.0)
+        capacity = env.config.max_savings_rate * incomes.sum(axis=1)
+        saving = self.savings(pool)[households] * inside.sum(axis=1)
+        actions = np.empty((obs.shape[0], 2), dtype=np.float32)
+        actions[:, 0] = np.where(capacity > 0, np.minimum(1.0, saving / np.where(capacity > 0, capacity, 1.0)), 0.0)
+        actions[:, 1] = pool.equity[households]
+        return actions
+
+
+BASELINES: dict[str, Policy] = {
+    "own-plan": OwnPlan(), "glide-path": GlidePath(), "constant-mix": ConstantMix(), "bisection": Bisection(),
+}
 
 
 class Rollout(NamedTuple):
