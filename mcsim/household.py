@@ -273,7 +273,8 @@ def household_profile(pool: HouseholdPool, h: int) -> Profile:
                       "cost_basis": float(pool.basis[h]), "allocation": {"equities": equity, "bonds": 1.0 - equity},
                       "fee_pct": 100.0 * (1.0 - float(pool.fee_keep[h]) ** 12),
                       "tax_on_gains_pct": 100.0 * float(pool.tax_rate[h])}],
-        "plan": {"savings": [{"from_age": start, "to_age": retirement, "monthly_contribution": float(pool.plan_saving[h, 0])}]},
+        "plan": {"savings": [{"from_age": start, "to_age": retirement,
+                              "monthly_contribution": float(pool.plan_saving[h, 0])}]},
         "retirement": {"target_monthly_income": spending, "state_pension_monthly": spending - float(pool.needs[h, 0])},
         "market": {
             "assets": [{"name": "equities", "expected_return_pct": equity_mean, "volatility_pct": equity_vol},
