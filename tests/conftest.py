@@ -10,8 +10,8 @@ import pytest
 
 from mcsim.profile import Profile, profile_from_dict
 
-# Installed third-party plugins must not leak into the tests: only the built-in ones load.
-os.environ["MCSIM_LOAD_PLUGINS"] = ""
+# Installed third-party plugins must not leak into the tests: only ours (built-ins and sb3) load.
+os.environ["MCSIM_LOAD_PLUGINS"] = "sb3"
 
 BASE: dict[str, Any] = {
     "name": "test",

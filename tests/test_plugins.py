@@ -55,8 +55,9 @@ def half_plugin() -> Iterator[None]:
 
 def test_builtin_baselines_are_registered_through_the_hook() -> None:
     backends = agent_backends()
-    assert {"own-plan", "glide-path", "constant-mix"} <= set(backends)
-    assert not any(backend.trainable for backend in backends.values())
+    baselines = {"own-plan", "glide-path", "constant-mix", "bisection"}
+    assert baselines <= set(backends)
+    assert not any(backends[name].trainable for name in baselines)
 
 
 def test_a_plugin_adds_an_agent_and_it_acts_like_any_policy(half_plugin: None) -> None:

@@ -88,7 +88,9 @@ def to_env_actions(actions: np.ndarray) -> np.ndarray:
 def _policy_kwargs(algo: str, network: str) -> dict[str, Any]:
     layers = NETWORKS[network]
     if algo in ("ppo", "a2c"):
-        return {"net_arch": {"pi": layers, "vf": layers}}
+        # Exploration noise of std 0.37 in SB3's [-1, 1] (0.18 of a rate or a share), not SB3's 1.0,
+        # which clips half the samples at the bounds and drowns small differences in reward.
+        return {"net_arch": {"pi": layers, "vf": layers}, "log_std_init": -1.0}
     return {"net_arch": {"pi": layers, "qf": layers}}
 
 
