@@ -22,6 +22,8 @@ from .policies import Policy, Rollout, rollout
 from .stats import Interval, wilson_interval
 
 BOOTSTRAP_SAMPLES = 400
+TIE = 1e-9
+"""Objectives this close count as a tie: a fully funded household that saves nothing scores 1.0 exactly."""
 
 
 def planner_objective(quality: np.ndarray, funded: np.ndarray, unfunded: np.ndarray, config: EnvConfig) -> float:
@@ -82,8 +84,12 @@ class Evaluation:
     rollouts: dict[str, Rollout]
 
     def wins(self, name: str, baselines: list[str]) -> int:
-        """Households on which ``name``'s objective beats the best of ``baselines`` there."""
-        return sum(row[name] > max(row[b] for b in baselines) for row in self.by_household)
+        """Households on which ``name``'s objective beats the best of ``baselines`` there (ties excluded)."""
+        return sum(row[name] > max(row[b] for b in baselines) + TIE for row in self.by_household)
+
+    def ties(self, name: str, baselines: list[str]) -> int:
+        """Households on which ``name`` and the best of ``baselines`` score the same (say, both at 1.0)."""
+        return sum(abs(row[name] - max(row[b] for b in baselines)) <= TIE for row in self.by_household)
 
     def to_dict(self, name: str | None = None, baselines: list[str] | None = None) -> dict[str, Any]:
         """Plain dict for JSON (with the win count of ``name`` against ``baselines`` when given)."""
@@ -94,7 +100,8 @@ class Evaluation:
         }
         if name is not None and baselines:
             wins = self.wins(name, baselines)
-            data["wins"] = {"policy": name, "households": wins, "share": wins / self.n_households}
+            data["wins"] = {"policy": name, "households": wins, "share": wins / self.n_households,
+                            "ties": self.ties(name, baselines)}
         return data
 
 

@@ -14,22 +14,23 @@ from .evaluation import Evaluation, Phase, evaluate, strategy_phases
 from .household import HouseholdPool, pool_from_profiles, sample_pool
 from .policies import BASELINES
 from .profile import load_profile
-from .training import EVAL_SEED_OFFSET, load_agent
+from .training import load_agent
 
-HELD_OUT_OFFSET = 2 * EVAL_SEED_OFFSET
-"""Held-out households of ``evaluate`` are sampled with the training seed plus this."""
+HELD_OUT_SEED = 7_777_777_777
+"""Held-out households of ``evaluate`` are sampled with this seed plus ``--seed``: beyond any training
+seed (at most 2**32 - 1), and the same for every run evaluated, so runs compare on one set."""
 
 
 def _env_config(manifest: dict[str, Any]) -> EnvConfig:
     return EnvConfig(**manifest["env"])
 
 
-def held_out_pool(manifest: dict[str, Any], n_households: int) -> HouseholdPool:
+def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int) -> HouseholdPool:
     """Households the run never trained or was evaluated on (its profile, if it trained on one)."""
     config = manifest["config"]
     if config.get("profile"):
         return pool_from_profiles([config["profile"]])
-    return sample_pool(n_households, seed=int(config["seed"]) + HELD_OUT_OFFSET)
+    return sample_pool(n_households, seed=HELD_OUT_SEED + seed)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ class RunsReport:
         """One line: how often the policy beats the best baseline."""
         evaluation = self.evaluations[run]
         wins = evaluation.wins(self.policy, self.baselines)
+        ties = evaluation.ties(self.policy, self.baselines)
+        tied = f"; ties with it on {ties} (the same objective, e.g. both fully funded without saving)" if ties else ""
         return (f"The policy beats the best baseline on {wins} of {evaluation.n_households} households "
-                f"({100 * wins / evaluation.n_households:.0f}%).")
+                f"({100 * wins / evaluation.n_households:.0f}%){tied}.")
 
     def aggregate(self) -> dict[str, float]:
         """Mean over runs of the objective and of the win share, with t-based 95% half-widths."""
@@ -91,7 +94,7 @@ def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int) -
     evaluations = {}
     for run in runs:
         agent, manifest = load_agent(run)
-        pool = held_out_pool(manifest, n_households)
+        pool = held_out_pool(manifest, n_households, seed)
         policies = {"policy": agent, **BASELINES}
         evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest))
     return RunsReport(evaluations)

@@ -98,7 +98,7 @@ def _algo_kwargs(algo: str, n_envs: int) -> dict[str, Any]:
     """Hyperparameters tuned for speed on a laptop CPU; gamma 1 (the objective is an undiscounted sum)."""
     if algo == "ppo":
         n_steps = max(8, 2048 // n_envs)
-        return {"n_steps": n_steps, "batch_size": min(1024, n_steps * n_envs), "n_epochs": 5, "gamma": 1.0,
+        return {"n_steps": n_steps, "batch_size": min(512, n_steps * n_envs), "n_epochs": 10, "gamma": 1.0,
                 "gae_lambda": 0.95, "learning_rate": 3e-4, "ent_coef": 0.0}
     if algo == "a2c":
         return {"n_steps": 8, "gamma": 1.0}
