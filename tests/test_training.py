@@ -193,3 +193,18 @@ def test_predict_of_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.Cap
         main(["predict", str(tmp_path / "none")])
     assert stop.value.code == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_ppo_learns_the_merton_share() -> None:
+    """On the Merton configuration PPO's equity share ends within 0.1 of (mu - r) / (gamma sigma^2)."""
+    from mcsim_sb3.backend import Sb3Backend
+
+    from mcsim.merton import MertonProblem
+    from mcsim.vec_env import NumbaVecEnv
+
+    problem = MertonProblem(years=5)
+    env = NumbaVecEnv(64, problem.pool(), seed=0, **problem.env_config())
+    learner = Sb3Backend().learner(env, {"network": "standard", "seed": 0, "learning_rate": 1e-4}, None)
+    learner.learn(300_000, lambda steps, episodes, returns: True)
+    share = float(learner.agent.predict(env.reset())[0, 1])
+    assert abs(share - problem.optimal_share) < 0.1, (share, problem.optimal_share)

@@ -175,10 +175,13 @@ class Sb3Learner(Learner):
                      "observation_size": int(observation_space().shape[0]), "action_scale": "[-1,1] to [0,1]"}
         self.env = VecMonitor(UnitActions(env))
         self.episodes = 0
+        kwargs = _algo_kwargs(algo, env.num_envs)
+        if "learning_rate" in settings:
+            kwargs["learning_rate"] = float(settings["learning_rate"])
         self.model = ALGOS[algo](
             "MlpPolicy", self.env, seed=settings.get("seed", 0), device=self.device, verbose=0,
             tensorboard_log=None if log_dir is None else str(log_dir),
-            policy_kwargs=_policy_kwargs(algo, network), **_algo_kwargs(algo, env.num_envs),
+            policy_kwargs=_policy_kwargs(algo, network), **kwargs,
         )
 
     @property
