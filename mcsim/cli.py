@@ -242,7 +242,7 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--mc-train", type=Bounded(int, 1, 100_000), default=50, show_default=True,
               help="Monte Carlo paths of the terminal reward while training.")
 @seed_option
-@click.option("-o", "--out", default=None, help="Run directory (default runs/AGENT-ALGO-seedS).")
+@click.option("-o", "--out", default=None, help="Run directory (default: the first free runs/AGENT-ALGO-seedS[-k]).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
               help="Torch intra-op threads (1 is robust when other work shares the cores).")

@@ -82,8 +82,17 @@ class TrainConfig:
 
     @property
     def run_dir(self) -> Path:
-        """Where the run is written."""
-        return Path(self.out) if self.out else Path("runs") / f"{self.agent}-{self.algo}-seed{self.seed}"
+        """Where the run is written: ``out``, else the first free ``runs/AGENT-ALGO-seedS[-k]``."""
+        if self.out:
+            return Path(self.out)
+        base = Path("runs") / f"{self.agent}-{self.algo}-seed{self.seed}"
+        if self.resume:
+            return base
+        candidate, k = base, 1
+        while (candidate / MANIFEST).exists():
+            k += 1
+            candidate = base.with_name(f"{base.name}-{k}")
+        return candidate
 
     def backend_settings(self) -> dict[str, Any]:
         """What the backend's learner needs to know."""

@@ -208,3 +208,13 @@ def test_ppo_learns_the_merton_share() -> None:
     learner.learn(300_000, lambda steps, episodes, returns: True)
     share = float(learner.agent.predict(env.reset())[0, 1])
     assert abs(share - problem.optimal_share) < 0.1, (share, problem.optimal_share)
+
+
+def test_default_run_directories_do_not_collide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = TrainConfig().run_dir
+    assert first == Path("runs/sb3-ppo-seed0")
+    (first).mkdir(parents=True)
+    (first / "manifest.json").write_text("{}")
+    assert TrainConfig().run_dir == Path("runs/sb3-ppo-seed0-2")
+    assert TrainConfig(resume=True).run_dir == first
