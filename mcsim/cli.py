@@ -227,7 +227,7 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--algo", default="ppo", show_default=True, help="Algorithm of the backend (sb3: ppo, sac, td3, a2c).")
 @click.option("--profiles", type=Bounded(int, 1, 1_000_000), default=500, show_default=True,
               help="Sampled households in the training mixture.")
-@click.option("--episodes", type=Bounded(int, 1, 10_000_000), default=40, show_default=True,
+@click.option("--episodes", type=Bounded(int, 1, 10_000_000), default=100, show_default=True,
               help="Episodes per household: the budget is profiles x episodes.")
 @click.option("--timesteps", type=Bounded(int, 1, 10**10), default=None, help="Budget in env steps instead.")
 @click.option("--profile", "profile", default=None, metavar="FILE|NAME",
@@ -253,7 +253,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
 
     \b
     Examples:
-      mcsim train --agent sb3                       # the default budget, a few minutes
+      mcsim train --agent sb3                       # the default budget, about 3 minutes on 2 cores
       mcsim train --profiles 50 --episodes 20 --network standard --out runs/quick
       mcsim train --profile default --episodes 3000 # one household
       mcsim train --out runs/quick --resume         # continue after Ctrl-C

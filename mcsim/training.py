@@ -46,7 +46,7 @@ class TrainConfig:
     agent: str = "sb3"
     algo: str = "ppo"
     profiles: int = 500
-    episodes: int = 40
+    episodes: int = 100
     timesteps: int | None = None
     profile: str | None = None
     network: str = "solid"
@@ -128,7 +128,7 @@ def episode_steps(pool: HouseholdPool, step_months: int) -> np.ndarray:
 
 
 def make_vec_env(config: TrainConfig, pool: HouseholdPool, env_config: EnvConfig) -> Any:
-    """The vectorized training env of kind ``config.vec``."""
+    """The vectorized training env of kind ``config.vec`` (subproc and dummy are SB3's, over RetirementEnv)."""
     kwargs = asdict(env_config)
     if config.vec == "numba":
         return NumbaVecEnv(config.n_envs, pool, seed=config.seed, **kwargs)
@@ -136,14 +136,21 @@ def make_vec_env(config: TrainConfig, pool: HouseholdPool, env_config: EnvConfig
 
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    factories = [partial(_seeded_env, pool, kwargs) for _ in range(config.n_envs if config.vec == "dummy" else 0)]
+    factory = partial(_seeded_env, pool, kwargs)
     if config.vec == "dummy":
-        vec = DummyVecEnv(factories)
+        vec = DummyVecEnv([factory] * config.n_envs)
     else:
         workers = config.workers or default_workers()
-        # Each worker runs one env; give each its share of the cores for Numba, none oversubscribed.
+        # One env per worker process, each with its share of the cores for Numba: none oversubscribed.
+        previous = os.environ.get("NUMBA_NUM_THREADS")
         os.environ["NUMBA_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-        vec = SubprocVecEnv([partial(_seeded_env, pool, kwargs) for _ in range(workers)], start_method="spawn")
+        try:
+            vec = SubprocVecEnv([factory] * workers, start_method="spawn")
+        finally:
+            if previous is None:
+                del os.environ["NUMBA_NUM_THREADS"]
+            else:
+                os.environ["NUMBA_NUM_THREADS"] = previous
     vec.seed(config.seed)
     return vec
 
