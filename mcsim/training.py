@@ -200,8 +200,10 @@ class Trainer:
             raise ParameterError("out", f"{self.run_dir} already holds a run: pass --resume or another --out")
         self.pool, self.eval_pool = training_pools(config)
         steps = episode_steps(self.pool, self.env_config.step_months)
-        self.budget_episodes = config.profiles * config.episodes if config.profile is None else config.episodes
-        self.budget_timesteps = config.timesteps or int(math.ceil(self.budget_episodes * steps.mean()))
+        # The budget is in episodes (profiles x episodes), unless timesteps are given: then in steps alone.
+        episodes = config.profiles * config.episodes if config.profile is None else config.episodes
+        self.budget_episodes: int | None = None if config.timesteps else episodes
+        self.budget_timesteps = config.timesteps or int(math.ceil(episodes * steps.mean()))
         self.history: list[dict[str, float]] = []
         self.started = time.time()
 
@@ -233,7 +235,8 @@ class Trainer:
             ("vec env", f"{config.vec}: {vec.num_envs} envs" + (f" in {workers} workers" if config.vec == "subproc" else "")),
             ("households", f"{config.profile} (one profile)" if config.profile
              else f"{self.pool.size} sampled (seed {config.seed})"),
-            ("budget", f"{self.budget_episodes:,} episodes, about {self.budget_timesteps:,} steps"),
+            ("budget", f"{self.budget_timesteps:,} steps" if self.budget_episodes is None
+             else f"{self.budget_episodes:,} episodes, about {self.budget_timesteps:,} steps"),
             ("run", str(self.run_dir)),
         ]
         for key, value in rows:
@@ -278,7 +281,8 @@ class Trainer:
                 self.evaluate(learner, baselines)
                 next_eval[0] += every
                 self.checkpoint(learner)
-            return episodes < self.budget_episodes and timesteps < self.budget_timesteps
+            within_episodes = self.budget_episodes is None or episodes < self.budget_episodes
+            return within_episodes and timesteps < self.budget_timesteps
 
         status = "complete"
         with progress:

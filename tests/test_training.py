@@ -218,3 +218,20 @@ def test_default_run_directories_do_not_collide(tmp_path: Path, monkeypatch: pyt
     (first / "manifest.json").write_text("{}")
     assert TrainConfig().run_dir == Path("runs/sb3-ppo-seed0-2")
     assert TrainConfig(resume=True).run_dir == first
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3", "a2c"])
+def test_other_algorithms_train_save_and_load(tmp_path: Path, algo: str) -> None:
+    out = tmp_path / algo
+    manifest = train_cli(out, "--algo", algo, "--timesteps", "1200", "--envs", "4")
+    assert manifest["status"] == "complete" and manifest["config"]["algo"] == algo
+    agent, _ = load_agent(out)
+    actions = agent.predict(np.zeros((3, 11), dtype=np.float32))
+    assert actions.shape == (3, 2) and ((actions >= 0) & (actions <= 1)).all()
+
+
+def test_sac_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "sac"
+    first = train_cli(out, "--algo", "sac", "--timesteps", "1100", "--envs", "4")
+    manifest = train_cli(out, "--algo", "sac", "--timesteps", "1300", "--envs", "4", "--resume")
+    assert manifest["progress"]["timesteps"] > first["progress"]["timesteps"] >= 1100

@@ -202,11 +202,32 @@ class Sb3Learner(Learner):
         finally:
             self.episodes = callback.episodes
 
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimizer of the model: the policy's (PPO, A2C), or the actor's and critic's (SAC, TD3)."""
+        policy = self.model.policy
+        found = {}
+        if getattr(policy, "optimizer", None) is not None:
+            found["policy"] = policy.optimizer
+        for part in ("actor", "critic"):
+            optimizer = getattr(getattr(policy, part, None), "optimizer", None)
+            if optimizer is not None:
+                found[part] = optimizer
+        if getattr(self.model, "ent_coef_optimizer", None) is not None:
+            found["ent_coef"] = self.model.ent_coef_optimizer
+        return found
+
     def save(self, directory: Path) -> None:
-        """Policy and optimizer state dicts (torch.save) and agent.json."""
+        """Policy and optimizer state dicts (torch.save) and agent.json.
+
+        Off-policy algorithms (SAC, TD3) resume without their replay buffer: it would be large and
+        pickled; their networks, targets, optimizers and SAC's entropy coefficient are kept.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         torch.save(self.model.policy.state_dict(), directory / POLICY_FILE)
-        torch.save(self.model.policy.optimizer.state_dict(), directory / OPTIMIZER_FILE)
+        state = {name: optimizer.state_dict() for name, optimizer in self._optimizers().items()}
+        if isinstance(getattr(self.model, "log_ent_coef", None), torch.Tensor):
+            state["log_ent_coef"] = self.model.log_ent_coef.detach().clone()
+        torch.save(state, directory / OPTIMIZER_FILE)
         write_json(directory / SPEC_FILE, {**self.spec, "timesteps": self.timesteps, "episodes": self.episodes,
                                            "versions": _versions()})
 
@@ -217,7 +238,12 @@ class Sb3Learner(Learner):
             raise ParameterError("resume", f"the checkpoint is {spec['algo']}/{spec['network']}, "
                                  f"not {self.spec['algo']}/{self.spec['network']}")
         self.model.policy.load_state_dict(torch.load(directory / POLICY_FILE, weights_only=True))
-        self.model.policy.optimizer.load_state_dict(torch.load(directory / OPTIMIZER_FILE, weights_only=True))
+        state = torch.load(directory / OPTIMIZER_FILE, weights_only=True)
+        for name, optimizer in self._optimizers().items():
+            optimizer.load_state_dict(state[name])
+        if "log_ent_coef" in state:
+            with torch.no_grad():
+                self.model.log_ent_coef.copy_(state["log_ent_coef"])
         self.model.num_timesteps = int(spec["timesteps"])
         self.episodes = int(spec["episodes"])
 
