@@ -84,16 +84,27 @@ class OwnPlan:
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """Each env's household's planned saving over the coming step, and its allocation."""
         pool, households = env.pool, env.households
-        months = env.months[:, None] + np.arange(env.config.step_months)[None, :]
-        inside = months < pool.n_accum[households][:, None]
+        months, inside = _coming_months(env)
         month_index = np.minimum(months, pool.plan_saving.shape[1] - 1)
         saving = np.where(inside, pool.plan_saving[households[:, None], month_index], 0.0).sum(axis=1)
-        incomes = np.where(inside, disposable_incomes(pool, households, months), 0.0)
-        capacity = env.config.max_savings_rate * incomes.sum(axis=1)
-        actions = np.empty((obs.shape[0], 2), dtype=np.float32)
-        actions[:, 0] = np.where(capacity > 0, np.minimum(1.0, saving / np.where(capacity > 0, capacity, 1.0)), 0.0)
-        actions[:, 1] = pool.equity[households]
-        return actions
+        return _saving_actions(env, months, inside, saving)
+
+
+def _coming_months(env: NumbaVecEnv) -> tuple[np.ndarray, np.ndarray]:
+    """The months of each env's coming step, int64[B, step_months], and which fall before retirement."""
+    months = env.months[:, None] + np.arange(env.config.step_months)[None, :]
+    return months, months < env.pool.n_accum[env.households][:, None]
+
+
+def _saving_actions(env: NumbaVecEnv, months: np.ndarray, inside: np.ndarray, saving: np.ndarray) -> np.ndarray:
+    """Actions that save ``saving`` euros over the coming step (as a rate of capacity) at each household's allocation."""
+    pool, households = env.pool, env.households
+    incomes = np.where(inside, disposable_incomes(pool, households, months), 0.0)
+    capacity = env.config.max_savings_rate * incomes.sum(axis=1)
+    actions = np.empty((households.size, 2), dtype=np.float32)
+    actions[:, 0] = np.where(capacity > 0, np.minimum(1.0, saving / np.where(capacity > 0, capacity, 1.0)), 0.0)
+    actions[:, 1] = pool.equity[households]
+    return actions
 
 
 def disposable_incomes(pool: HouseholdPool, households: np.ndarray, months: np.ndarray) -> np.ndarray:
@@ -138,16 +149,9 @@ class Bisection:
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """Each household's minimum saving as a share of its capacity over the step, and its allocation."""
-        pool, households = env.pool, env.households
-        months = env.months[:, None] + np.arange(env.config.step_months)[None, :]
-        inside = months < pool.n_accum[households][:, None]
-        incomes = np.where(inside, disposable_incomes(pool, households, months), 0.0)
-        capacity = env.config.max_savings_rate * incomes.sum(axis=1)
-        saving = self.savings(pool)[households] * inside.sum(axis=1)
-        actions = np.empty((obs.shape[0], 2), dtype=np.float32)
-        actions[:, 0] = np.where(capacity > 0, np.minimum(1.0, saving / np.where(capacity > 0, capacity, 1.0)), 0.0)
-        actions[:, 1] = pool.equity[households]
-        return actions
+        months, inside = _coming_months(env)
+        saving = self.savings(env.pool)[env.households] * inside.sum(axis=1)
+        return _saving_actions(env, months, inside, saving)
 
 
 BASELINES: dict[str, Policy] = {
