@@ -243,7 +243,8 @@ def profile_show(name: str, as_json: bool) -> None:
               help="Monte Carlo paths of the terminal reward while training.")
 @seed_option
 @click.option("-o", "--out", default=None, help="Run directory (default: the first free runs/AGENT-ALGO-seedS[-k]).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last checkpoint, with its options (those given here override).")
 @click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
@@ -258,13 +259,22 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
       mcsim train --profile default --episodes 3000 # one household
       mcsim train --out runs/quick --resume         # continue after Ctrl-C
     """
+    from click.core import ParameterSource
+
     from .training import TrainConfig, Trainer
 
-    config = TrainConfig(
-        agent=agent, algo=algo, profiles=profiles, episodes=episodes, timesteps=timesteps, profile=profile,
-        network=network, device=device, vec=vec, n_envs=n_envs, workers=workers, mc_train=mc_train, seed=seed,
-        out=out, resume=resume, torch_threads=torch_threads,
-    )
+    given = {
+        "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
+        "profile": profile, "network": network, "device": device, "vec": vec, "n_envs": n_envs, "workers": workers,
+        "mc_train": mc_train, "seed": seed, "torch_threads": torch_threads,
+    }
+    if resume:
+        # Resume the run as it was configured; options given on this command line override it.
+        context = click.get_current_context()
+        explicit = {k: v for k, v in given.items() if context.get_parameter_source(k) == ParameterSource.COMMANDLINE}
+        config = TrainConfig.resumed(out, explicit)
+    else:
+        config = TrainConfig(**given, out=out)
     trainer = Trainer(config)
     manifest = trainer.run()
     metrics = manifest["metrics"]

@@ -94,6 +94,17 @@ class TrainConfig:
             candidate = base.with_name(f"{base.name}-{k}")
         return candidate
 
+    @classmethod
+    def resumed(cls, out: str | None, overrides: dict[str, Any]) -> TrainConfig:
+        """The configuration of the run being resumed, with ``overrides`` (say, a larger budget) on top."""
+        naming = {key: value for key, value in overrides.items() if key in ("agent", "algo", "seed")}
+        run_dir = Path(out) if out else cls(resume=True, **naming).run_dir
+        manifest = run_dir / MANIFEST
+        if not manifest.is_file():
+            raise ParameterError("resume", f"{run_dir} has no run to resume (no {MANIFEST})")
+        saved = read_json(manifest)["config"]
+        return cls(**{**saved, **overrides, "out": str(run_dir), "resume": True})
+
     def backend_settings(self) -> dict[str, Any]:
         """What the backend's learner needs to know."""
         return {"algo": self.algo, "network": self.network, "device": self.device, "seed": self.seed,

@@ -231,7 +231,12 @@ def test_other_algorithms_train_save_and_load(tmp_path: Path, algo: str) -> None
 
 
 def test_sac_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    """--resume takes the run's own options (SAC, 4 envs, standard); those given override (the budget)."""
     out = tmp_path / "sac"
     first = train_cli(out, "--algo", "sac", "--timesteps", "1100", "--envs", "4")
-    manifest = train_cli(out, "--algo", "sac", "--timesteps", "1300", "--envs", "4", "--resume")
+    result = CliRunner().invoke(cli, ["train", "--out", str(out), "--resume", "--timesteps", "1300"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["algo"] == "sac" and manifest["config"]["n_envs"] == 4
+    assert manifest["config"]["timesteps"] == 1300
     assert manifest["progress"]["timesteps"] > first["progress"]["timesteps"] >= 1100
