@@ -32,6 +32,13 @@ class Agent(ABC):
         """Actions in ``env`` (the :class:`~mcsim.policies.Policy` protocol); rule-based agents may read the env."""
         return self.predict(obs, deterministic=True)
 
+    def actor(self) -> Any | None:
+        """The deterministic actor, for exporters: a torch module from raw observations to final actions.
+
+        None for agents without one (rules, the example's random search).
+        """
+        return None
+
 
 class Learner(ABC):
     """A learning backend's training state: the current agent, and how to learn, save and restore it."""

@@ -324,12 +324,15 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the strategy and evaluation as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Chart of the strategy and wealth (PNG).")
-def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None) -> None:
+@click.option("--runtime", default="torch", show_default=True,
+              help="Act with the trained weights (torch) or with an export in the run directory (onnx).")
+def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None, runtime: str) -> None:
     """Show a trained policy's strategy for one household, its evaluation and the baselines'.
 
     \b
-    Example:
+    Examples:
       mcsim predict runs/sb3-ppo-seed0 mid_career_family --plot strategy.png
+      mcsim predict runs/sb3-ppo-seed0 --runtime onnx   # after mcsim export-onnx, no torch needed
     """
     from .plot import check_output_path, write_strategy_chart
     from .render import evaluation_table, phases_table, print_view
@@ -337,7 +340,7 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
 
     if plot is not None:
         check_output_path(plot)
-    prediction = predict_household(run, profile, n_paths, seed)
+    prediction = predict_household(run, profile, n_paths, seed, runtime)
     if plot is not None:
         write_strategy_chart(prediction, plot)
     if as_json:

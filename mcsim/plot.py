@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError
+from .runio import publish
 from .simulation import SimulationResult
 
 
@@ -107,7 +108,7 @@ def _save_png(figure: Any, path: Path) -> Path:
     os.close(descriptor)
     try:
         figure.savefig(temporary, format="png")
-        os.replace(temporary, path)
+        publish(temporary, path)
     finally:
         plt.close(figure)
         if os.path.exists(temporary):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .env import EnvConfig
+from .errors import ParameterError
 from .evaluation import Evaluation, Phase, evaluate, strategy_phases
 from .household import HouseholdPool, pool_from_profiles, sample_pool
 from .policies import BASELINES
@@ -23,6 +24,22 @@ seed (at most 2**32 - 1), and the same for every run evaluated, so runs compare 
 
 def _env_config(manifest: dict[str, Any]) -> EnvConfig:
     return EnvConfig(**manifest["env"])
+
+
+def load_exported_agent(run: str | Path, runtime: str) -> tuple[Any, dict[str, Any]]:
+    """The agent of an export in the run directory (``policy.<format>``), and the run's manifest."""
+    from .exporters import get_exporter
+    from .runio import read_json
+    from .training import MANIFEST
+
+    exporter = get_exporter(runtime, f"install mcsim-{runtime} to predict with the {runtime} runtime")
+    path = Path(run) / f"policy{exporter.suffix}"
+    if not path.is_file():
+        raise ParameterError("runtime", f"{path} does not exist: run `mcsim export-{runtime} {run}` first")
+    manifest_path = Path(run) / MANIFEST
+    if not manifest_path.is_file():
+        raise ParameterError("run", f"{run} is not a run directory (no {MANIFEST})")
+    return exporter.runtime(path), read_json(manifest_path)
 
 
 def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int) -> HouseholdPool:
@@ -130,9 +147,13 @@ class Prediction:
         }
 
 
-def predict_household(run: str, profile_source: str, n_paths: int, seed: int) -> Prediction:
-    """The run's strategy by age for the household (medians over paths), evaluated on the same paths."""
-    agent, manifest = load_agent(run)
+def predict_household(run: str, profile_source: str, n_paths: int, seed: int, runtime: str = "torch") -> Prediction:
+    """The run's strategy by age for the household (medians over paths), evaluated on the same paths.
+
+    ``runtime`` ``"torch"`` acts with the trained weights; an exporter's name (``"onnx"``) acts with
+    that export in the run directory (``policy.onnx``), through its runtime alone.
+    """
+    agent, manifest = load_agent(run) if runtime == "torch" else load_exported_agent(run, runtime)
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     config = _env_config(manifest)

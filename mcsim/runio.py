@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 
+def publish(temporary: str | Path, path: Path) -> None:
+    """Give a finished temporary file the usual permissions (mkstemp makes it private) and rename it to ``path``."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    os.replace(temporary, path)
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,7 +29,7 @@ def write_json(path: Path, data: Any) -> None:
             json.dump(data, handle, indent=2, sort_keys=True)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        publish(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -17,7 +17,9 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
+from stable_baselines3.sac.policies import SACPolicy
 
 from mcsim.agents import Agent, AgentBackend, Learner
 from mcsim.env import observation_space
@@ -123,8 +125,37 @@ class Sb3Agent(Agent):
         return to_env_actions(actions)
 
     def actor(self) -> torch.nn.Module:
-        """The policy module (for exporters); its deterministic output is in [-1, 1]."""
-        return self.policy
+        """The deterministic actor: raw observations float32[B, 11] to final actions in [0, 1]."""
+        return DeterministicActor(self.policy).eval()
+
+
+class DeterministicActor(torch.nn.Module):
+    """What ``predict(deterministic=True)`` computes, as one module.
+
+    The policy's deterministic action (the Gaussian mean for PPO and A2C, the squashed actor for
+    SAC and TD3), clipped to SB3's [-1, 1] box and mapped to the environment's [0, 1]. The
+    observations need no normalization.
+    """
+
+    def __init__(self, policy: torch.nn.Module) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, observation: torch.Tensor) -> torch.Tensor:
+        """Final actions for a batch of observations.
+
+        Written out without SB3's distribution objects, which validate their arguments with
+        data-dependent checks that ``torch.export`` (hence the ONNX exporter) cannot trace.
+        """
+        policy = self.policy
+        if isinstance(policy, ActorCriticPolicy):
+            features = BasePolicy.extract_features(policy, observation, policy.pi_features_extractor)
+            unit = policy.action_net(policy.mlp_extractor.forward_actor(features))
+        elif isinstance(policy, SACPolicy):
+            unit = torch.tanh(policy.actor.get_action_dist_params(observation)[0])
+        else:  # TD3: the actor is deterministic, already squashed
+            unit = policy.actor(observation)
+        return (torch.clamp(unit, -1.0, 1.0) + 1.0) * 0.5
 
 
 def build_policy(spec: dict[str, Any]) -> torch.nn.Module:

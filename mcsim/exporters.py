@@ -1,0 +1,56 @@
+"""Exporters of trained policies (ONNX, Core ML, ...), registered by plugins through ``register_exporters``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .agents import Agent
+from .errors import ParameterError
+from .plugins import load_plugins, pm
+
+
+class Exporter:
+    """Writes an agent's deterministic actor to a file; ``runtime`` loads such a file back as an agent."""
+
+    name: str = ""
+    suffix: str = ""
+    install_hint: str = ""
+
+    def export(self, agent: Agent, manifest: dict[str, Any], path: Path) -> Path:
+        """Write ``agent``'s actor to ``path``."""
+        raise NotImplementedError
+
+    def runtime(self, path: Path) -> Agent:
+        """An agent that acts with the exported file alone (no torch), if this format has a runtime here."""
+        raise ParameterError("runtime", f"the {self.name} export has no runtime on this platform")
+
+
+def exporters() -> dict[str, Exporter]:
+    """Every registered exporter by name."""
+    load_plugins()
+    found: dict[str, Exporter] = {}
+
+    def register(name: str, exporter: Exporter) -> None:
+        if name in found:
+            raise ParameterError("exporter", f"'{name}' is registered twice")
+        found[name] = exporter
+
+    pm.hook.register_exporters(register=register)
+    return found
+
+
+def get_exporter(name: str, install_hint: str) -> Exporter:
+    """The exporter called ``name``, or an error saying which distribution to install."""
+    found = exporters()
+    if name not in found:
+        raise ParameterError(name, f"no {name} exporter is installed: {install_hint}")
+    return found[name]
+
+
+def actor_of(agent: Agent, run: str | Path) -> Any:
+    """The agent's torch actor, or an error: rule-based and framework-free agents have none to export."""
+    actor = agent.actor()
+    if actor is None:
+        raise ParameterError("run", f"the agent of {run} has no torch actor to export ({type(agent).__name__})")
+    return actor

@@ -1,0 +1,89 @@
+"""The ONNX exporter and its onnxruntime runtime.
+
+The export is the agent's deterministic actor (raw observation to final action, clipping and the
+[-1, 1] to [0, 1] mapping included) through torch's default exporter (``dynamo=True``, the
+maintained path since torch 2.9; the TorchScript one is deprecated). The runtime needs onnxruntime
+only: ``mcsim predict RUN --runtime onnx`` imports no torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mcsim import __version__ as mcsim_version
+from mcsim.agents import Agent
+from mcsim.exporters import Exporter, actor_of
+from mcsim.runio import publish
+
+INPUT, OUTPUT = "observation", "action"
+OPSET = 18
+
+
+class OnnxAgent(Agent):
+    """An agent that acts with an exported ONNX model through onnxruntime."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions in [0, 1] for float32[B, 11] observations."""
+        return self.session.run([OUTPUT], {INPUT: np.asarray(obs, dtype=np.float32).reshape(-1, 11)})[0]
+
+
+class OnnxExporter(Exporter):
+    """``mcsim export-onnx``: a float32 ONNX model of the deterministic actor, batch size free."""
+
+    name = "onnx"
+    suffix = ".onnx"
+
+    def export(self, agent: Agent, manifest: dict[str, Any], path: Path) -> Path:
+        """Export, check the file with onnx's checker, and move it into place atomically."""
+        import onnx
+        import torch
+
+        actor = actor_of(agent, path.parent)
+        example = torch.zeros(2, 11, dtype=torch.float32)
+        batch = torch.export.Dim("batch")
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            # torch's exporter warns about its own internals (pytree deprecations): nothing to act on here.
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            program = torch.onnx.export(
+                actor, (example,), dynamo=True, input_names=[INPUT], output_names=[OUTPUT],
+                dynamic_shapes=({0: batch},), opset_version=OPSET, verbose=False,
+            )
+        model = program.model_proto
+        onnx.checker.check_model(model)
+        config = manifest.get("config", {})
+        for key, value in {
+            "mcsim_version": mcsim_version, "agent": str(config.get("agent", "")), "algo": str(config.get("algo", "")),
+            "network": str(config.get("network", "")), "input": "observation float32[batch, 11] (mcsim OBS_NAMES)",
+            "output": "action float32[batch, 2] in [0, 1]: savings rate, equity share",
+        }.items():
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(descriptor)
+        try:
+            onnx.save(model, temporary)
+            publish(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return path
+
+    def runtime(self, path: Path) -> OnnxAgent:
+        """The exported model as an agent, through onnxruntime."""
+        return OnnxAgent(path)
