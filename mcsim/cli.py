@@ -389,11 +389,30 @@ def agents(as_json: bool) -> None:
         click.echo(f"{row['name']:16s} {kind:7s} {row['description']}")
 
 
+PLUGIN_COMMANDS = {"export-coreml": "mcsim-coreml", "export-onnx": "mcsim-onnx"}
+"""Commands that plugins provide; without the plugin, the command says how to install it."""
+
+
+def _missing_plugin_command(name: str, distribution: str) -> click.Command:
+    def missing(args: tuple[str, ...]) -> None:
+        raise BadInput(f"{name} comes with the {distribution} plugin: pip install {distribution} "
+                       f"(in this repository: pip install -e plugins/{distribution.removeprefix('mcsim-')})")
+
+    return click.Command(
+        name, callback=missing, help=f"Needs the {distribution} plugin (not installed).",
+        params=[click.Argument(["args"], nargs=-1)],
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
 def _add_plugin_commands() -> None:
     from .plugins import load_plugins, pm
 
     load_plugins()
     pm.hook.register_commands(cli=cli)
+    for name, distribution in PLUGIN_COMMANDS.items():
+        if name not in cli.commands:
+            cli.add_command(_missing_plugin_command(name, distribution))
 
 
 _add_plugin_commands()

@@ -20,6 +20,16 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from ._env_kernels import (
+    INFO_AGE,
+    INFO_CAPITAL,
+    INFO_EQUITY,
+    INFO_FUNDED,
+    INFO_SAVING,
+    INFO_SHORTFALL,
+    INFO_TERMINAL,
+    INFO_WEALTH,
+)
 from .checks import integer, number
 from .env import Households, make_pool
 from .household import HouseholdPool
@@ -196,21 +206,16 @@ def rollout(
     running = np.ones(n_episodes, dtype=bool)
     step = 0
     while running.any():
-        obs, rewards, dones, infos = env.step(policy.act(obs, env))
+        obs, rewards, dones, info = env.step_arrays(policy.act(obs, env))
         per_episode["returns"][running] += rewards[running]
         if record:
-            for b in np.flatnonzero(running):
-                info = infos[b]
-                steps["ages"][b, step] = info["age"]
-                steps["saving"][b, step] = info["monthly_saving"]
-                steps["equity"][b, step] = info["equity_share"]
-                steps["wealth"][b, step] = info["capital"]
-        for b in np.flatnonzero(dones & running):
-            info = infos[b]
-            per_episode["terminal"][b] = info["terminal_reward"]
-            per_episode["funded"][b] = info["funded_probability"]
-            per_episode["shortfall"][b] = info["shortfall"]
-            per_episode["capital"][b] = info["capital_at_retirement"]
+            for name, column in (("ages", INFO_AGE), ("saving", INFO_SAVING), ("equity", INFO_EQUITY),
+                                 ("wealth", INFO_WEALTH)):
+                steps[name][running, step] = info[running, column]
+        ended = dones & running
+        for name, column in (("terminal", INFO_TERMINAL), ("funded", INFO_FUNDED), ("shortfall", INFO_SHORTFALL),
+                             ("capital", INFO_CAPITAL)):
+            per_episode[name][ended] = info[ended, column]
         running &= ~dones
         step += 1
     return Rollout(

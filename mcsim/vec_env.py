@@ -95,8 +95,17 @@ class NumbaVecEnv:
             raise ValueError(f"actions must have shape ({self.num_envs}, 2), got {actions.shape}")
         self._actions = actions
 
-    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
-        """Step every env in one jitted call; finished envs auto-reset (``terminal_observation`` in info)."""
+    def step_arrays(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Step every env and return arrays only, without building info dicts.
+
+        Returns obs, float64 rewards, dones and the info rows (float64[B, INFO_SIZE], columns
+        ``mcsim._env_kernels.INFO_*``): for callers that step thousands of envs (roll-outs).
+        """
+        self.step_async(actions)
+        self._step()
+        return self._obs.copy(), self._rewards.copy(), self._dones.copy(), self._info.copy()
+
+    def _step(self) -> None:
         if self._actions is None:
             raise RuntimeError("step_wait() called without step_async()")
         step_batch(
@@ -104,6 +113,10 @@ class NumbaVecEnv:
             self._rewards, self._dones, self._info,
         )
         self._actions = None
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+        """Step every env in one jitted call; finished envs auto-reset (``terminal_observation`` in info)."""
+        self._step()
         infos = [step_info(row, done) for row, done in zip(self._info.tolist(), self._dones.tolist(), strict=True)]
         for b in np.flatnonzero(self._dones):
             infos[b]["terminal_observation"] = self._terminal_obs[b].copy()

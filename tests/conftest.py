@@ -11,7 +11,7 @@ import pytest
 from mcsim.profile import Profile, profile_from_dict
 
 # Installed third-party plugins must not leak into the tests: only ours (built-ins and sb3) load.
-os.environ["MCSIM_LOAD_PLUGINS"] = "sb3,onnx"
+os.environ["MCSIM_LOAD_PLUGINS"] = "sb3,onnx,coreml"
 
 BASE: dict[str, Any] = {
     "name": "test",

@@ -311,3 +311,15 @@ def test_plot_of_a_valid_extreme_profile(tmp_path: Path) -> None:
     for token in ("NaN", "Infinity"):  # strict JSON has neither
         assert token not in completed.stdout
     json.loads(completed.stdout)
+
+
+def test_export_commands_without_their_plugin_say_how_to_install() -> None:
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "MCSIM_LOAD_PLUGINS": ""}
+    for command, distribution in (("export-coreml", "mcsim-coreml"), ("export-onnx", "mcsim-onnx")):
+        done = subprocess.run([sys.executable, "-m", "mcsim", command, "runs/x"], capture_output=True, text=True, env=env)
+        assert done.returncode == 2
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and f"pip install {distribution}" in lines[0]

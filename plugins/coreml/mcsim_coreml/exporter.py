@@ -1,0 +1,100 @@
+"""The Core ML exporter: the deterministic actor as an ML program, float32 throughout.
+
+The model maps a raw observation vector to the final action: clipping and the [-1, 1] to [0, 1]
+mapping are inside (the observations need no normalization). It converts with float32 compute
+precision (ML programs default to float16, which would break parity with torch) and carries input
+and output descriptions, the observation layout and the package versions in its metadata.
+Conversion and saving work on Linux; predicting needs macOS.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mcsim import __version__ as mcsim_version
+from mcsim._env_kernels import OBS_NAMES
+from mcsim.agents import Agent
+from mcsim.errors import ParameterError
+from mcsim.exporters import Exporter, actor_of
+
+INPUT, OUTPUT = "observation", "action"
+MAX_BATCH = 100_000
+
+
+def _coremltools() -> Any:
+    # coremltools logs that its native runtime is missing off macOS, and warns that it was tested
+    # up to torch 2.7: conversion of these MLPs works with the torch installed (checked by the tests).
+    logging.getLogger("coremltools").setLevel(logging.ERROR)
+    import coremltools
+
+    return coremltools
+
+
+class CoreMLAgent(Agent):
+    """An agent that acts with a saved .mlpackage through Core ML (macOS only)."""
+
+    def __init__(self, path: Path) -> None:
+        if sys.platform != "darwin":
+            raise ParameterError("runtime", "Core ML predicts on macOS only; use --runtime onnx elsewhere")
+        self.model = _coremltools().models.MLModel(str(path))
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        """Actions in [0, 1] for float32[B, 11] observations."""
+        return np.asarray(self.model.predict({INPUT: np.asarray(obs, dtype=np.float32)})[OUTPUT], dtype=np.float32)
+
+
+class CoreMLExporter(Exporter):
+    """``mcsim export-coreml``: an ML program (.mlpackage) of the deterministic actor."""
+
+    name = "coreml"
+    suffix = ".mlpackage"
+
+    def export(self, agent: Agent, manifest: dict[str, Any], path: Path) -> Path:
+        """Convert, describe and save; the package directory replaces ``path`` whole."""
+        import torch
+
+        actor = actor_of(agent, path.parent).eval()
+        ct = _coremltools()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(actor, torch.zeros(1, 11, dtype=torch.float32))
+            model = ct.convert(
+                traced, convert_to="mlprogram", compute_precision=ct.precision.FLOAT32,
+                inputs=[ct.TensorType(name=INPUT, shape=(ct.RangeDim(1, MAX_BATCH, 1), 11), dtype=np.float32)],
+                outputs=[ct.TensorType(name=OUTPUT)], minimum_deployment_target=ct.target.macOS13,
+            )
+        config = manifest.get("config", {})
+        model.short_description = "mcsim policy: how much to save each month and how to invest it"
+        model.input_description[INPUT] = f"float32[batch, 11], in order: {', '.join(OBS_NAMES)}"
+        model.output_description[OUTPUT] = "float32[batch, 2] in [0, 1]: savings rate, equity share"
+        model.user_defined_metadata.update({
+            "mcsim_version": mcsim_version, "agent": str(config.get("agent", "")), "algo": str(config.get("algo", "")),
+            "network": str(config.get("network", "")), "observation_layout": ",".join(OBS_NAMES),
+            "torch_version": torch.__version__, "coremltools_version": ct.__version__,
+        })
+        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.save(str(staging / path.name))
+            old = path.parent / f".{path.name}.old"
+            if path.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                path.rename(old)
+            (staging / path.name).rename(path)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return path
+
+    def runtime(self, path: Path) -> CoreMLAgent:
+        """The package as an agent (macOS only)."""
+        return CoreMLAgent(path)
