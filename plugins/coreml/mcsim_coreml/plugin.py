@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
@@ -34,15 +33,7 @@ def register_commands(cli: click.Group) -> None:
         Example:
           mcsim export-coreml runs/sb3-ppo-seed0 -o policy.mlpackage
         """
-        from mcsim.errors import ParameterError
-        from mcsim.exporters import get_exporter
-        from mcsim.training import load_agent
+        from mcsim.exporters import export_run
 
-        agent, manifest = load_agent(run)
-        path = Path(output) if output else Path(run) / "policy.mlpackage"
-        if path.suffix != ".mlpackage":
-            raise ParameterError("--output", f"the package must end in .mlpackage (got '{path}')")
-        if not path.parent.is_dir():
-            raise ParameterError("--output", f"folder '{path.parent}' does not exist")
-        get_exporter("coreml", "pip install mcsim-coreml").export(agent, manifest, path)
+        path = export_run(run, output, "coreml", "mcsim-coreml")
         click.echo(f"Core ML package written to {path}")

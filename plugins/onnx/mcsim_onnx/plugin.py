@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
@@ -32,15 +31,7 @@ def register_commands(cli: click.Group) -> None:
         Example:
           mcsim export-onnx runs/sb3-ppo-seed0 -o policy.onnx
         """
-        from mcsim.errors import ParameterError
-        from mcsim.exporters import get_exporter
-        from mcsim.training import load_agent
+        from mcsim.exporters import export_run
 
-        agent, manifest = load_agent(run)
-        path = Path(output) if output else Path(run) / "policy.onnx"
-        if path.suffix != ".onnx":
-            raise ParameterError("--output", f"the file must end in .onnx (got '{path}')")
-        if not path.parent.is_dir():
-            raise ParameterError("--output", f"folder '{path.parent}' does not exist")
-        get_exporter("onnx", "pip install mcsim-onnx").export(agent, manifest, path)
+        path = export_run(run, output, "onnx", "mcsim-onnx")
         click.echo(f"ONNX model written to {path}")
