@@ -69,7 +69,8 @@ class EnvState(NamedTuple):
     """Dynamic state of B envs.
 
     int64[B] ``household`` and ``month``, float64[B] money and last action, uint64[B]
-    ``episode_seed`` (streams of the terminal estimate), uint64[B, 4] ``rng``.
+    ``episode_seed`` (streams of the terminal estimate), uint64[B, 4] ``rng``; working space
+    float64[B, 12, 2] ``real_gross``, float64[B, 12] ``inflation``, int64[B, 24] ``bits``.
     """
 
     household: np.ndarray
@@ -81,15 +82,24 @@ class EnvState(NamedTuple):
     last_equity: np.ndarray
     episode_seed: np.ndarray
     rng: np.ndarray
+    real_gross: np.ndarray
+    inflation: np.ndarray
+    bits: np.ndarray
 
 
 def new_state(n_envs: int) -> EnvState:
-    """Zeroed state of ``n_envs`` envs (every env must be reset before its first step)."""
+    """Zeroed state of ``n_envs`` envs (every env must be reset before its first step).
+
+    It includes each env's working space for a step's market draws (at most 12 months), so that
+    stepping allocates nothing.
+    """
     return EnvState(
         household=np.zeros(n_envs, dtype=np.int64), month=np.zeros(n_envs, dtype=np.int64),
         wealth=np.zeros(n_envs), basis=np.zeros(n_envs), price_level=np.ones(n_envs),
         last_rate=np.zeros(n_envs), last_equity=np.zeros(n_envs),
         episode_seed=np.zeros(n_envs, dtype=np.uint64), rng=np.zeros((n_envs, 4), dtype=np.uint64),
+        real_gross=np.zeros((n_envs, 12, 2)), inflation=np.zeros((n_envs, 12)),
+        bits=np.zeros((n_envs, 24), dtype=np.int64),
     )
 
 
@@ -304,9 +314,9 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
     rate = clip_action(rate_action)
     equity = clip_action(equity_action)
     months = min(params.step_months, n_accum - month)
-    real_gross = np.empty((months, 2))
-    inflation = np.empty(months)
-    bits = np.empty(2 * months, dtype=np.int64)
+    real_gross = state.real_gross[b, :months]
+    inflation = state.inflation[b, :months]
+    bits = state.bits[b, : 2 * months]
     rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
     _store_rng(state, b, rng)
     wealth = state.wealth[b]
