@@ -241,6 +241,10 @@ def profile_show(name: str, as_json: bool) -> None:
               help="Subprocess workers (default min(12, max(4, cores-2))).")
 @click.option("--mc-train", type=Bounded(int, 1, 100_000), default=50, show_default=True,
               help="Monte Carlo paths of the terminal reward while training.")
+@click.option("--reward", type=click.Choice(["planner", "crra"]), default="planner", show_default=True,
+              help="Objective: the planner's (funded probability, quality of life, risk) or lifetime CRRA utility.")
+@click.option("--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=2.0, show_default=True,
+              help="Relative risk aversion of the CRRA utilities.")
 @seed_option
 @click.option("-o", "--out", default=None, help="Run directory (default: the first free runs/AGENT-ALGO-seedS[-k]).")
 @click.option("--resume", is_flag=True,
@@ -248,8 +252,8 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
-          device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, seed: int, out: str | None,
-          resume: bool, torch_threads: int) -> None:
+          device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, reward: str, gamma: float, seed: int,
+          out: str | None, resume: bool, torch_threads: int) -> None:
     """Train an agent on a mixture of households and save it in a run directory.
 
     \b
@@ -257,6 +261,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
       mcsim train --agent sb3                       # the default budget, about 3 minutes on 2 cores
       mcsim train --profiles 50 --episodes 20 --network standard --out runs/quick
       mcsim train --profile default --episodes 3000 # one household
+      mcsim train --reward crra                     # lifetime CRRA utility (certainty equivalents)
       mcsim train --out runs/quick --resume         # continue after Ctrl-C
     """
     from click.core import ParameterSource
@@ -266,7 +271,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
     given = {
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
         "profile": profile, "network": network, "device": device, "vec": vec, "n_envs": n_envs, "workers": workers,
-        "mc_train": mc_train, "seed": seed, "torch_threads": torch_threads,
+        "mc_train": mc_train, "reward": reward, "gamma": gamma, "seed": seed, "torch_threads": torch_threads,
     }
     if resume:
         # Resume the run as it was configured; options given on this command line override it.
@@ -291,8 +296,10 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
 @click.option("--mc", "n_paths", type=Bounded(int, 1, 100_000), default=1000, show_default=True,
               help="Whole-life Monte Carlo paths per household, the same for every strategy.")
 @seed_option
+@click.option("--optimum/--no-optimum", default=True, show_default=True,
+              help="Also solve each household's optimum (dynamic programming, seconds each) and report % of it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, as_json: bool) -> None:
+def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, optimum: bool, as_json: bool) -> None:
     """Compare trained policies with every baseline on held-out households, on the same paths.
 
     With several runs (say, several seeds) it also reports the mean over runs and its interval.
@@ -305,7 +312,7 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
     from .render import evaluation_table, print_view
     from .reports import evaluate_runs
 
-    report = evaluate_runs(list(runs), n_households, n_paths, seed)
+    report = evaluate_runs(list(runs), n_households, n_paths, seed, optimum)
     if as_json:
         print_json(report.to_dict())
         return
@@ -326,7 +333,10 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Chart of the strategy and wealth (PNG).")
 @click.option("--runtime", default="torch", show_default=True,
               help="Act with the trained weights (torch) or with an export in the run directory (onnx).")
-def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None, runtime: str) -> None:
+@click.option("--optimum/--no-optimum", default=True, show_default=True,
+              help="Also solve the household's optimum (dynamic programming) and report % of it.")
+def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None, runtime: str,
+            optimum: bool) -> None:
     """Show a trained policy's strategy for one household, its evaluation and the baselines'.
 
     \b
@@ -340,7 +350,7 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
 
     if plot is not None:
         check_output_path(plot)
-    prediction = predict_household(run, profile, n_paths, seed, runtime)
+    prediction = predict_household(run, profile, n_paths, seed, runtime, optimum)
     if plot is not None:
         write_strategy_chart(prediction, plot)
     if as_json:
@@ -348,6 +358,59 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
         return
     print_view(phases_table(prediction.phases))
     print_view(evaluation_table(prediction.evaluation, f"{prediction.profile}: {n_paths:,} paths, same for every strategy"))
+    if plot is not None:
+        click.echo(f"Strategy chart written to {plot}")
+
+
+@cli.command(context_settings=CONTEXT)
+@profile_argument
+@click.option("--reward", type=click.Choice(["planner", "crra"]), default="planner", show_default=True,
+              help="The objective to optimize (the environment's rewards).")
+@click.option("--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=2.0, show_default=True,
+              help="Relative risk aversion of the CRRA utilities.")
+@click.option("--step-months", type=click.Choice(["1", "2", "3", "4", "6", "12"]), default="12", show_default=True,
+              help="Months per decision.")
+@click.option("--wealth-points", type=Bounded(int, 10, 100_000), default=300, show_default=True,
+              help="Points of the solver's wealth grid.")
+@click.option("--mc", "n_paths", type=Bounded(int, 1, 100_000), default=1000, show_default=True,
+              help="Whole-life Monte Carlo paths of the evaluation, the same for every strategy.")
+@seed_option
+@click.option("--json", "as_json", is_flag=True, help="Print the optimum and its evaluation as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Chart of the optimal strategy and wealth (PNG).")
+def optimum(profile: str, reward: str, gamma: float, step_months: str, wealth_points: int, n_paths: int, seed: int,
+            as_json: bool, plot: str | None) -> None:
+    """Solve a household's optimal strategy (dynamic programming) and compare the baselines with it.
+
+    Prints the optimal saving and glide path by age on the median market, the optimum's value
+    (the solver's, and simulated), and every baseline as a share of the optimum on the same paths.
+
+    \b
+    Examples:
+      mcsim optimum                             # the default profile, planner objective
+      mcsim optimum young_saver --reward crra --plot optimum.png
+    """
+    from .env import EnvConfig
+    from .evaluation import OPTIMUM
+    from .optimum import SolverGrid
+    from .plot import check_output_path, write_strategy_chart
+    from .render import evaluation_table, median_path_table, print_view
+    from .reports import optimum_report
+
+    if plot is not None:
+        check_output_path(plot)
+    config = EnvConfig(reward=reward, gamma=gamma, step_months=int(step_months))
+    report = optimum_report(profile, config, n_paths, seed, SolverGrid(wealth_points=wealth_points))
+    if plot is not None:
+        write_strategy_chart(report, plot, f"{report.profile}: optimal strategy on the median market ({reward})")
+    if as_json:
+        print_json(report.to_dict())
+        return
+    policy = report.policy
+    print_view(median_path_table(report.path, f"{report.profile}: optimal strategy on the median market ({reward})"))
+    simulated = float(report.evaluation.rollouts[OPTIMUM].returns.mean())
+    click.echo(f"Optimal value {policy.value:.4f} by the solver, {simulated:.4f} simulated on {n_paths:,} paths "
+               f"(solved in {policy.seconds:.1f} s; capital at retirement on the median market {report.path.capital:,.0f} €).")
+    print_view(evaluation_table(report.evaluation, f"{report.profile}: {n_paths:,} paths, same for every strategy"))
     if plot is not None:
         click.echo(f"Strategy chart written to {plot}")
 

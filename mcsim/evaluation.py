@@ -1,10 +1,16 @@
 """Evaluating strategies side by side on the same Monte Carlo paths.
 
-Each strategy (a trained agent, a baseline) lives ``n_paths`` whole lives per household: the
-accumulation under its own decisions, then one retirement path each (``mc_paths=1``). Every
-strategy meets the same markets (common random numbers), so the comparison is paired. On those
-paths the planner objective is the mean quality of life, plus ``capital_weight`` times the funded
-probability, minus ``risk_weight`` times the mean unfunded share of the worst 10% of paths.
+Each strategy (a trained agent, a baseline, the optimum) lives ``n_paths`` whole lives per
+household: the accumulation under its own decisions, then one retirement path each
+(``mc_paths=1``). Every strategy meets the same markets (common random numbers), so the comparison
+is paired. On those paths the planner objective is the mean quality of life, plus
+``capital_weight`` times the funded probability, minus ``risk_weight`` times the mean unfunded
+share of the worst 10% of paths.
+
+Each household's *yardstick* is that objective for the planner reward and, for the crra and merton
+objectives, the certainty-equivalent consumption (euros a month over the whole life; terminal
+wealth for merton) of the mean lifetime utility. With the optimum (:mod:`mcsim.dp_agent`) among
+the strategies, every strategy's yardstick is also reported as a share of the optimum's.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ import numpy as np
 from ._env_kernels import SHORTFALL_SHARE
 from .env import EnvConfig
 from .household import HouseholdPool
+from .optimum import certainty_equivalent
 from .policies import Policy, Rollout, rollout
 from .stats import Interval, wilson_interval
 
 BOOTSTRAP_SAMPLES = 400
 TIE = 1e-9
 """Objectives this close count as a tie: a fully funded household that saves nothing scores 1.0 exactly."""
+OPTIMUM = "optimum"
+"""The name of the optimum among the strategies of an evaluation."""
 
 
 def planner_objective(quality: np.ndarray, funded: np.ndarray, unfunded: np.ndarray, config: EnvConfig) -> float:
@@ -74,7 +83,10 @@ def score(result: Rollout, mask: np.ndarray, config: EnvConfig, rng: np.random.G
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Strategies scored overall and household by household, on the same paths."""
+    """Strategies scored overall and household by household (their yardstick), on the same paths.
+
+    ``yardstick`` names what ``by_household`` holds: ``"objective"`` or ``"certainty equivalent"``.
+    """
 
     n_households: int
     n_paths: int
@@ -82,6 +94,22 @@ class Evaluation:
     overall: dict[str, Score]
     by_household: list[dict[str, float]]
     rollouts: dict[str, Rollout]
+    yardstick: str = "objective"
+
+    def shares_of_optimum(self, name: str) -> np.ndarray | None:
+        """``name``'s yardstick over the optimum's, household by household (None without the optimum)."""
+        if OPTIMUM not in self.overall:
+            return None
+        return np.array([row[name] / row[OPTIMUM] if row[OPTIMUM] != 0.0 else np.nan for row in self.by_household])
+
+    def share_of_optimum(self, name: str) -> float | None:
+        """The median over households of ``name``'s share of the optimum (None without the optimum)."""
+        shares = self.shares_of_optimum(name)
+        return None if shares is None else float(np.nanmedian(shares))
+
+    def mean_yardstick(self, name: str) -> float:
+        """``name``'s yardstick averaged over households."""
+        return float(np.mean([row[name] for row in self.by_household]))
 
     def wins(self, name: str, baselines: list[str]) -> int:
         """Households on which ``name``'s objective beats the best of ``baselines`` there (ties excluded)."""
@@ -96,8 +124,14 @@ class Evaluation:
         data: dict[str, Any] = {
             "n_households": self.n_households, "n_paths": self.n_paths, "seed": self.seed,
             "overall": {key: value.to_dict() for key, value in self.overall.items()},
+            "yardstick": self.yardstick,
             "by_household": self.by_household,
         }
+        if OPTIMUM in self.overall:
+            data["share_of_optimum"] = {
+                key: {"median": self.share_of_optimum(key), "by_household": self.shares_of_optimum(key).tolist()}
+                for key in self.overall
+            }
         if name is not None and baselines:
             wins = self.wins(name, baselines)
             data["wins"] = {"policy": name, "households": wins, "share": wins / self.n_households,
@@ -115,16 +149,21 @@ def evaluate(
     first = next(iter(rollouts.values()))
     rng = np.random.default_rng(seed)
     overall = {name: score(result, np.ones(n_episodes, dtype=bool), config, rng) for name, result in rollouts.items()}
-    by_household = []
-    for h in range(pool.size):
-        mask = first.households == h
-        by_household.append({
-            name: planner_objective(
-                (result.returns - result.terminal)[mask], result.funded_probability[mask], result.shortfall[mask], config
-            )
-            for name, result in rollouts.items()
-        })
-    return Evaluation(pool.size, n_paths, seed, overall, by_household, rollouts)
+    by_household = [
+        {name: household_yardstick(result, first.households == h, pool, h, config) for name, result in rollouts.items()}
+        for h in range(pool.size)
+    ]
+    yardstick = "objective" if config.reward == "planner" else "certainty equivalent"
+    return Evaluation(pool.size, n_paths, seed, overall, by_household, rollouts, yardstick)
+
+
+def household_yardstick(result: Rollout, mask: np.ndarray, pool: HouseholdPool, h: int, config: EnvConfig) -> float:
+    """Household ``h``'s yardstick over the episodes of ``mask``: the planner objective, or the CE of the mean return."""
+    if config.reward == "planner":
+        return planner_objective(
+            (result.returns - result.terminal)[mask], result.funded_probability[mask], result.shortfall[mask], config
+        )
+    return certainty_equivalent(pool, h, config, float(result.returns[mask].mean()))
 
 
 @dataclass(frozen=True)

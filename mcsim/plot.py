@@ -63,8 +63,11 @@ def write_fan_chart(result: SimulationResult, path: str | Path) -> Path:
     return _save_png(figure, path)
 
 
-def write_strategy_chart(prediction: Any, path: str | Path) -> Path:
-    """Draw a prediction: the glide path and monthly saving by age, and the wealth fan, into a PNG."""
+def write_strategy_chart(prediction: Any, path: str | Path, title: str | None = None) -> Path:
+    """Draw a prediction: the glide path and monthly saving by age, and the wealth fan, into a PNG.
+
+    ``title`` replaces the default title of the strategy panel (a learned strategy's).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,7 +88,7 @@ def write_strategy_chart(prediction: Any, path: str | Path) -> Path:
     saving_axis.set_ylim(bottom=0)
     lines = strategy.get_legend_handles_labels()[0] + saving_axis.get_legend_handles_labels()[0]
     strategy.legend(lines, [line.get_label() for line in lines], loc="upper right")
-    strategy.set_title(f"{prediction.profile}: learned strategy (median over paths) — {prediction.run}")
+    strategy.set_title(title or f"{prediction.profile}: learned strategy (median over paths) — {prediction.run}")
     strategy.grid(alpha=0.3)
     p10, p50, p90 = prediction.wealth_percentiles
     wealth.fill_between(prediction.end_ages, p10, p90, color="tab:blue", alpha=0.25, label="p10 to p90")

@@ -15,7 +15,7 @@ import pluggy
 
 from . import hookspecs
 
-DEFAULT_PLUGINS = ("mcsim.baseline_agents",)
+DEFAULT_PLUGINS = ("mcsim.baseline_agents", "mcsim.dp_agent")
 
 pm = pluggy.PluginManager("mcsim")
 pm.add_hookspecs(hookspecs)

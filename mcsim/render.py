@@ -8,6 +8,7 @@ from rich.text import Text
 
 from .evaluation import Evaluation, Phase
 from .optimize import OptimizationResult
+from .optimum import MedianPath
 from .profile import Profile
 from .simulation import SimulationResult
 from .stats import Summary
@@ -114,16 +115,32 @@ def print_view(view: object) -> None:
 
 
 def evaluation_table(evaluation: Evaluation, title: str) -> Table:
-    """Each strategy's funded probability, capital, quality of life and objective, with 95% intervals."""
+    """Each strategy's funded probability, capital, quality of life and objective, with 95% intervals.
+
+    With a CRRA objective, the certainty-equivalent consumption (mean over households); with the
+    optimum among the strategies, each one's share of it (median over households).
+    """
     table = Table(title=title, box=None, pad_edge=False)
-    for column in ("strategy", "funded", "95% CI", "median capital", "quality of life", "objective", "95% CI"):
+    certainty = evaluation.yardstick == "certainty equivalent"
+    with_optimum = evaluation.share_of_optimum(next(iter(evaluation.overall))) is not None
+    columns = ["strategy", "funded", "95% CI", "median capital", "quality of life", "objective", "95% CI"]
+    if certainty:
+        columns.append("CE / month")
+    if with_optimum:
+        columns.append("% of optimum")
+    for column in columns:
         table.add_column(column, justify="left" if column == "strategy" else "right")
     for name, result in evaluation.overall.items():
-        table.add_row(
+        row = [
             name, percent(result.funded.estimate), f"{percent(result.funded.low)}-{percent(result.funded.high)}",
             euros(result.median_capital), f"{result.quality_of_life:.4f} ± {result.quality_half_width:.4f}",
             f"{result.objective:.4f}", f"{result.objective_low:.4f} to {result.objective_high:.4f}",
-        )
+        ]
+        if certainty:
+            row.append(euros(evaluation.mean_yardstick(name)))
+        if with_optimum:
+            row.append(percent(evaluation.share_of_optimum(name)))
+        table.add_row(*row)
     return table
 
 
@@ -134,4 +151,15 @@ def phases_table(phases: list[Phase]) -> Table:
         table.add_column(column, justify="right")
     for phase in phases:
         table.add_row(f"{phase.from_age:.0f}-{phase.to_age:.0f}", euros(phase.monthly_saving), percent(phase.equity_share, 0))
+    return table
+
+
+def median_path_table(path: MedianPath, title: str) -> Table:
+    """The optimal strategy by age on the median market: wealth at the start of each step and the decisions."""
+    table = Table(title=title, box=None, pad_edge=False)
+    for column in ("age", "wealth", "monthly saving", "savings rate", "equity share"):
+        table.add_column(column, justify="right")
+    for age, wealth, saving, rate, equity in zip(path.ages, path.wealth, path.monthly_saving, path.savings_rate,
+                                                 path.equity_share, strict=True):
+        table.add_row(f"{age:.0f}", euros(wealth), euros(saving), percent(rate), percent(equity, 0))
     return table

@@ -11,8 +11,9 @@ import numpy as np
 
 from .env import EnvConfig
 from .errors import ParameterError
-from .evaluation import Evaluation, Phase, evaluate, strategy_phases
+from .evaluation import OPTIMUM, Evaluation, Phase, evaluate, strategy_phases
 from .household import HouseholdPool, pool_from_profiles, sample_pool
+from .optimum import MedianPath, OptimalPolicy, SolverGrid, median_path
 from .policies import BASELINES
 from .profile import load_profile
 from .training import load_agent
@@ -106,13 +107,23 @@ class RunsReport:
         return data
 
 
-def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int) -> RunsReport:
-    """Evaluate each run's policy beside the baselines on its held-out households."""
+def strategies(agent: Any, optimum: bool) -> dict[str, Any]:
+    """The policy, the baselines and (when asked) the optimum, by name."""
+    policies = {"policy": agent, **BASELINES}
+    if optimum:
+        from .dp_agent import Optimum
+
+        policies[OPTIMUM] = Optimum()
+    return policies
+
+
+def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True) -> RunsReport:
+    """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households."""
     evaluations = {}
     for run in runs:
         agent, manifest = load_agent(run)
         pool = held_out_pool(manifest, n_households, seed)
-        policies = {"policy": agent, **BASELINES}
+        policies = strategies(agent, optimum)
         evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest))
     return RunsReport(evaluations)
 
@@ -147,7 +158,9 @@ class Prediction:
         }
 
 
-def predict_household(run: str, profile_source: str, n_paths: int, seed: int, runtime: str = "torch") -> Prediction:
+def predict_household(
+    run: str, profile_source: str, n_paths: int, seed: int, runtime: str = "torch", optimum: bool = True
+) -> Prediction:
     """The run's strategy by age for the household (medians over paths), evaluated on the same paths.
 
     ``runtime`` ``"torch"`` acts with the trained weights; an exporter's name (``"onnx"``) acts with
@@ -157,7 +170,7 @@ def predict_household(run: str, profile_source: str, n_paths: int, seed: int, ru
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     config = _env_config(manifest)
-    evaluation = evaluate({"policy": agent, **BASELINES}, pool, n_paths, seed, config, record=True)
+    evaluation = evaluate(strategies(agent, optimum), pool, n_paths, seed, config, record=True)
     trajectory = evaluation.rollouts["policy"]
     ends = np.nanmedian(trajectory.ages, axis=0)
     starts = np.concatenate(([profile.person.current_age], ends[:-1]))
@@ -168,4 +181,57 @@ def predict_household(run: str, profile_source: str, n_paths: int, seed: int, ru
     return Prediction(
         run=str(Path(run)), profile=profile.name, phases=phases, ages=starts, monthly_saving=saving, equity_share=equity,
         end_ages=ends, wealth_percentiles=wealth, retirement_age=profile.person.retirement_age, evaluation=evaluation,
+    )
+
+
+@dataclass(frozen=True)
+class OptimumReport:
+    """A household's optimum: its policy on the median market, its value, and its evaluation beside the baselines.
+
+    ``ages``, ``monthly_saving``, ``savings_rate``, ``equity_share`` follow the median market path
+    (every shock zero); ``end_ages`` and ``wealth_percentiles`` (p10, p50, p90) come from the
+    evaluation's paths.
+    """
+
+    profile: str
+    reward: str
+    policy: OptimalPolicy
+    path: MedianPath
+    ages: np.ndarray
+    monthly_saving: np.ndarray
+    equity_share: np.ndarray
+    end_ages: np.ndarray
+    wealth_percentiles: np.ndarray
+    retirement_age: float
+    evaluation: Evaluation
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {
+            "profile": self.profile, "reward": self.reward, "solver_value": self.policy.value,
+            "simulated_value": float(self.evaluation.rollouts[OPTIMUM].returns.mean()),
+            "solve_seconds": self.policy.seconds, "basis_ratio": self.policy.basis_ratio,
+            "median_market": self.path.to_dict(),
+            "evaluation": self.evaluation.to_dict(OPTIMUM, list(BASELINES)),
+        }
+
+
+def optimum_report(profile_source: str, config: EnvConfig, n_paths: int, seed: int, solver: SolverGrid | None = None
+                   ) -> OptimumReport:
+    """Solve the household's optimum for ``config``, follow it on the median market, evaluate it beside the baselines."""
+    from .dp_agent import Optimum
+
+    profile = load_profile(profile_source)
+    pool = pool_from_profiles([profile])
+    optimum = Optimum(solver)
+    policy = optimum.solution(pool, 0, config)
+    path = median_path(pool, 0, config, policy)
+    evaluation = evaluate({OPTIMUM: optimum, **BASELINES}, pool, n_paths, seed, config, record=True)
+    trajectory = evaluation.rollouts[OPTIMUM]
+    return OptimumReport(
+        profile=profile.name, reward=config.reward, policy=policy, path=path, ages=path.ages,
+        monthly_saving=path.monthly_saving, equity_share=path.equity_share,
+        end_ages=np.nanmedian(trajectory.ages, axis=0),
+        wealth_percentiles=np.nanpercentile(trajectory.wealth, [10, 50, 90], axis=0),
+        retirement_age=profile.person.retirement_age, evaluation=evaluation,
     )

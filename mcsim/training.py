@@ -55,6 +55,8 @@ class TrainConfig:
     n_envs: int = 64
     workers: int | None = None
     mc_train: int = 50
+    reward: str = "planner"
+    gamma: float = 2.0
     seed: int = 0
     out: str | None = None
     resume: bool = False
@@ -74,6 +76,7 @@ class TrainConfig:
         if self.workers is not None:
             integer("workers", self.workers, 1, 256)
         integer("mc_train", self.mc_train, 1, 100_000)
+        self.env_config()
         integer("seed", self.seed, 0, 2**32 - 1)
         integer("eval_households", self.eval_households, 1, 10_000)
         integer("eval_episodes", self.eval_episodes, 1, 100_000)
@@ -104,6 +107,10 @@ class TrainConfig:
             raise ParameterError("resume", f"{run_dir} has no run to resume (no {MANIFEST})")
         saved = read_json(manifest)["config"]
         return cls(**{**saved, **overrides, "out": str(run_dir), "resume": True})
+
+    def env_config(self) -> EnvConfig:
+        """The training environment's configuration (validated)."""
+        return EnvConfig(mc_paths=self.mc_train, reward=self.reward, gamma=self.gamma)
 
     def backend_settings(self) -> dict[str, Any]:
         """What the backend's learner needs to know."""
@@ -197,7 +204,7 @@ class Trainer:
         from rich.console import Console
 
         self.config = config
-        self.env_config = env_config or EnvConfig(mc_paths=config.mc_train)
+        self.env_config = env_config or config.env_config()
         self.console = console or Console()
         self.backend: AgentBackend = get_backend(config.agent)
         if not self.backend.trainable:

@@ -76,6 +76,11 @@ class NumbaVecEnv:
         """Months each env has simulated in its current episode, int64[B] (a copy)."""
         return self._state.month.copy()
 
+    @property
+    def wealth(self) -> np.ndarray:
+        """Each env's current wealth (euros of today), float64[B] (a copy)."""
+        return self._state.wealth.copy()
+
     # --- the VecEnv API ------------------------------------------------------------------------
 
     def reset(self) -> np.ndarray:

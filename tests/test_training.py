@@ -162,7 +162,9 @@ def test_evaluate_compares_with_every_baseline(tiny_run: Path, other_seed_run: P
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     report = data["runs"][str(tiny_run)]
-    assert set(report["overall"]) == {"policy", "own-plan", "glide-path", "constant-mix", "bisection"}
+    assert set(report["overall"]) == {"policy", "own-plan", "glide-path", "constant-mix", "bisection", "optimum"}
+    assert report["share_of_optimum"]["optimum"]["median"] == pytest.approx(1.0)
+    assert report["share_of_optimum"]["bisection"]["median"] < 1.0
     for score in report["overall"].values():
         assert 0 <= score["funded"]["estimate"] <= 1
         assert score["objective_low"] <= score["objective"] <= score["objective_high"]
@@ -171,6 +173,9 @@ def test_evaluate_compares_with_every_baseline(tiny_run: Path, other_seed_run: P
     objectives = [data["runs"][run]["overall"]["policy"]["objective"] for run in runs]
     assert aggregate["runs"] == 2 and aggregate["objective_mean"] == pytest.approx(np.mean(objectives))
     assert aggregate["objective_half_width"] == pytest.approx(12.706 * np.std(objectives, ddof=1) / np.sqrt(2))
+    skipped = CliRunner().invoke(cli, ["evaluate", str(tiny_run), "--profiles", "2", "--mc", "20", "--no-optimum", "--json"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "optimum" not in json.loads(skipped.output)["runs"][str(tiny_run)]["overall"]
 
 
 def test_predict_prints_phases_and_draws(tiny_run: Path, tmp_path: Path) -> None:
@@ -186,6 +191,7 @@ def test_predict_prints_phases_and_draws(tiny_run: Path, tmp_path: Path) -> None
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = CliRunner().invoke(cli, ["predict", str(tiny_run), "--mc", "30"])
     assert "Strategy by age" in table.output and "bisection" in table.output
+    assert "% of optimum" in table.output and "optimum" in data["evaluation"]["overall"]
 
 
 def test_predict_of_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

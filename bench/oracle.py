@@ -1,0 +1,120 @@
+"""Optimum benchmark: the dynamic-programming solver's time, and every strategy as a share of the optimum.
+
+1. Solve time for one household with 30 decision years (300 wealth points, 21 x 21 actions refined
+   locally, 16 quadrature nodes, 1000 terminal paths) on all cores, warm (compiled), median of
+   ``--repeats``; then how it grows with each grid size, the others at their defaults.
+2. On 20 held-out households (1000 common paths each), the certainty-equivalent consumption of
+   each baseline and of a trained policy as a share of the optimum's (crra objective), with the
+   planner objective's shares alongside when a planner run is given.
+
+Usage: ``python bench/oracle.py [--run RUN_CRRA] [--planner-run RUN] [--train]``. With ``--train``
+and no ``--run`` it first trains PPO with the default budget on the crra objective (~3 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mcsim.env import EnvConfig  # noqa: E402
+from mcsim.evaluation import OPTIMUM, evaluate  # noqa: E402
+from mcsim.household import sample_pool  # noqa: E402
+from mcsim.optimum import SolverGrid, solve_household  # noqa: E402
+from mcsim.policies import BASELINES  # noqa: E402
+from mcsim.reports import held_out_pool, strategies  # noqa: E402
+from mcsim.training import TrainConfig, Trainer, load_agent  # noqa: E402
+
+
+def thirty_year_household():
+    """A sampled household with 30 years to retirement."""
+    pool = sample_pool(400, seed=12)
+    candidates = np.flatnonzero(pool.n_accum == 360)
+    index = int(candidates[0]) if candidates.size else int(np.argmin(np.abs(pool.n_accum - 360)))
+    return pool.take([index])
+
+
+def solve_seconds(pool, config: EnvConfig, solver: SolverGrid, repeats: int) -> float:
+    """Median wall time of a solve (the coarse basis-ratio pre-solve included), after a warm-up."""
+    solve_household(pool, 0, config, solver)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        solve_household(pool, 0, config, solver)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def timing(repeats: int) -> None:
+    pool = thirty_year_household()
+    base = SolverGrid()
+    print(f"household: {pool.n_accum[0] // 12} years to retirement, tax on gains {100 * pool.tax_rate[0]:.0f}%")
+    print("| objective | wealth points | actions | nodes | solve (s) | vs default grid |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for reward in ("planner", "crra"):
+        config = EnvConfig(reward=reward)
+        reference = solve_seconds(pool, config, base, repeats)
+        variants = [base, replace(base, wealth_points=100), replace(base, wealth_points=600),
+                    replace(base, rate_points=11, equity_points=11), replace(base, rate_points=41, equity_points=41),
+                    replace(base, nodes=8), replace(base, nodes=32)]
+        for solver in variants:
+            seconds = reference if solver == base else solve_seconds(pool, config, solver, max(1, repeats // 2))
+            print(f"| {reward} | {solver.wealth_points} | {solver.rate_points * solver.equity_points} | {solver.nodes} | "
+                  f"{seconds:.2f} | {seconds / reference:.2f}x |")
+
+
+def shares(run: str, households: int, n_paths: int, seed: int) -> None:
+    agent, manifest = load_agent(run)
+    config = EnvConfig(**{**manifest["env"], "mc_paths": 1})
+    pool = held_out_pool(manifest, households, seed)
+    start = time.perf_counter()
+    evaluation = evaluate(strategies(agent, True), pool, n_paths, seed, config)
+    seconds = time.perf_counter() - start
+    yardstick = evaluation.yardstick
+    print(f"\n{run} ({config.reward} objective): {households} held-out households x {n_paths} paths, "
+          f"{seconds:.0f} s with the solves; {yardstick} as a share of the optimum's")
+    print("| strategy | median | p10 | min | households below the best baseline |")
+    print("|---|---:|---:|---:|---:|")
+    baselines = list(BASELINES)
+    best = np.array([max(row[b] for b in baselines) for row in evaluation.by_household])
+    for name in ("policy", *baselines, OPTIMUM):
+        ratio = evaluation.shares_of_optimum(name)
+        below = sum(row[name] < b - 1e-9 for row, b in zip(evaluation.by_household, best, strict=True))
+        below_text = f"{below}/{households}" if name == "policy" else ""
+        print(f"| {name} | {100 * np.nanmedian(ratio):.1f}% | {100 * np.nanpercentile(ratio, 10):.1f}% | "
+              f"{100 * np.nanmin(ratio):.1f}% | {below_text} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--run", default=None, help="A run trained with --reward crra.")
+    parser.add_argument("--planner-run", default=None, help="A run trained with the planner objective.")
+    parser.add_argument("--train", action="store_true", help="Train the crra run first (default budget).")
+    parser.add_argument("--households", type=int, default=20)
+    parser.add_argument("--paths", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-timing", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_timing:
+        timing(args.repeats)
+    run = args.run
+    if run is None and args.train:
+        run = "runs/oracle-crra"
+        Trainer(TrainConfig(reward="crra", out=run)).run()
+    if run is not None:
+        shares(run, args.households, args.paths, args.seed)
+    if args.planner_run is not None:
+        shares(args.planner_run, args.households, args.paths, args.seed)
+
+
+if __name__ == "__main__":
+    main()

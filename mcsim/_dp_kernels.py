@@ -1,0 +1,294 @@
+"""Jitted kernels of the dynamic-programming solver (see :mod:`mcsim.optimum`).
+
+Values live on a wealth grid uniform in ``x = log(wealth + shift)``. A value function is stored in
+one of two spaces, in which it is close to linear in ``x`` and so interpolates well:
+
+* ``IDENTITY``: the value itself (the planner objective, a probability-like score); clamped at the
+  grid's ends, where it is flat;
+* ``CERTAINTY``: the log of the certainty-equivalent consumption of a CRRA value relative to the
+  reference (``value = weight * crra(exp(y))``, ``weight`` the discounted years still to live).
+  For a homothetic problem (Merton, Samuelson) it is exactly linear in ``log wealth``; it is
+  extrapolated linearly beyond the grid.
+
+A stage's decision is a pair: (savings rate, equity share) while saving, (consumption share of
+wealth, equity share) in the consumption stage. Each is chosen on a coarse grid of pairs, then
+refined by a pattern search that halves its step down to a tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from ._env_kernels import CONSUMPTION_FLOOR, SHORTFALL_SHARE, crra
+from ._jit import jit
+from ._kernels import draw_real_returns
+from ._rng import seed_stream
+
+IDENTITY = 0
+CERTAINTY = 1
+
+ACCUMULATION = 0
+CONSUMPTION = 1
+
+PLANNER_REWARD = 0
+CRRA_REWARD = 1
+NO_REWARD = 2
+
+
+@jit
+def to_space(value, mode, weight, gamma):
+    """A value in the interpolation space of ``mode`` (see the module docstring)."""
+    if mode == IDENTITY:
+        return value
+    utility = value / weight
+    if gamma == 1.0:
+        return utility
+    base = max(1.0 + (1.0 - gamma) * utility, 1e-300)
+    return math.log(base) / (1.0 - gamma)
+
+
+@jit
+def from_space(y, mode, weight, gamma):
+    """The value of ``y`` in the interpolation space of ``mode``."""
+    if mode == IDENTITY:
+        return y
+    if gamma == 1.0:
+        return weight * y
+    return weight * (math.exp((1.0 - gamma) * y) - 1.0) / (1.0 - gamma)
+
+
+@jit
+def interpolate(row, wealth, x0, dx, shift, mode):
+    """Row ``row`` of a value table (interpolation space) at ``wealth``, linear in ``log(wealth + shift)``."""
+    u = (math.log(max(wealth + shift, 1e-300)) - x0) / dx
+    n = row.size
+    if mode == IDENTITY:
+        u = min(max(u, 0.0), n - 1.0)
+    i = min(max(int(math.floor(u)), 0), n - 2)
+    t = u - i
+    return row[i] + t * (row[i + 1] - row[i])
+
+
+@jit
+def grid_wealth(i, x0, dx, shift):
+    """Wealth at grid point ``i``."""
+    return max(math.exp(x0 + i * dx) - shift, 0.0)
+
+
+@jit
+def fine_index(share, n_fine):
+    """(index, weight) of ``share`` in [0, 1] on a fine grid of ``n_fine`` points, for linear interpolation."""
+    position = min(max(share, 0.0), 1.0) * (n_fine - 1)
+    j = min(int(position), n_fine - 2)
+    return j, position - j
+
+
+@jit
+def accumulation_reward(rate, incomes, discounts, n_months, kind, max_rate, gamma, reference, qol_scale):
+    """The quality-of-life reward of one step at savings rate ``rate`` (as the environment's step pays it)."""
+    total = 0.0
+    kept = 1.0 - rate * max_rate
+    for m in range(n_months):
+        income = incomes[m]
+        if kind == PLANNER_REWARD:
+            if income > 0.0:
+                total += crra(max(kept, CONSUMPTION_FLOOR), gamma)
+        elif kind == CRRA_REWARD:
+            consumption = max(income * kept, CONSUMPTION_FLOOR * reference)
+            total += discounts[m] * crra(consumption / reference, gamma)
+    if kind == PLANNER_REWARD:
+        return qol_scale * total
+    return total
+
+
+@jit
+def action_value(stage, k, wealth, control, equity, problem, tables, next_row, terminal, last, known_reward):
+    """Expected value of a decision at step ``k`` and ``wealth``: its reward plus the next value, by quadrature.
+
+    ``control`` is the savings rate (accumulation) or the consumption share (consumption stage).
+    At the ``last`` step the next value comes from the ``terminal`` table, interpolated between
+    its equity columns when it has several (the retirement allocation is the last equity share).
+    ``known_reward`` is the step's reward when the caller has it (NaN: compute it).
+    """
+    (kind, mode, gamma, reference, max_rate, qol_scale, x0, dx, shift) = problem
+    (growth, contributions, weights, incomes, discounts, n_months, utility_weight, value_weight, other_income) = tables
+    j, t = fine_index(equity, growth.shape[1])
+    invested = wealth
+    if stage == ACCUMULATION:
+        reward = known_reward
+        if math.isnan(reward):
+            reward = accumulation_reward(control, incomes[k], discounts[k], n_months[k], kind, max_rate, gamma,
+                                         reference, qol_scale)
+        saving = control * max_rate
+    else:
+        consumption = max(control * wealth + other_income[k], CONSUMPTION_FLOOR * reference)
+        reward = utility_weight[k] * crra(consumption / reference, gamma)
+        invested = (1.0 - control) * wealth
+        saving = 0.0
+    n_columns = terminal.shape[0]
+    column = 0
+    column_t = 0.0
+    if last and n_columns > 1:
+        position = min(max(equity, 0.0), 1.0) * (n_columns - 1)
+        column = min(int(position), n_columns - 2)
+        column_t = position - column
+    expected = 0.0
+    for q in range(weights.size):
+        factor = growth[k, j, q] + t * (growth[k, j + 1, q] - growth[k, j, q])
+        added = 0.0
+        if saving > 0.0:
+            added = saving * (contributions[k, j, q] + t * (contributions[k, j + 1, q] - contributions[k, j, q]))
+        after = invested * factor + added
+        if last:
+            y = interpolate(terminal[column], after, x0, dx, shift, mode)
+            if column_t > 0.0:
+                y += column_t * (interpolate(terminal[column + 1], after, x0, dx, shift, mode) - y)
+        else:
+            y = interpolate(next_row, after, x0, dx, shift, mode)
+        expected += weights[q] * from_space(y, mode, value_weight[k + 1], gamma)
+    return reward + expected
+
+
+@jit
+def best_action(stage, k, wealth, problem, tables, next_row, terminal, last, controls, equities, tolerance,
+                control_rewards):
+    """The best (control, equity, value) at step ``k`` and ``wealth``: grid search, then a pattern search.
+
+    ``control_rewards[a]`` is the step's reward of ``controls[a]`` when it does not depend on
+    wealth (accumulation; NaN otherwise).
+
+    The pattern search tries the eight neighbours at the current step, moves to the best when it
+    improves, and halves the step until it is under ``tolerance``.
+    """
+    best_c, best_e, best = controls[0], equities[0], -np.inf
+    for a in range(controls.size):
+        c = controls[a]
+        for e in equities:
+            value = action_value(stage, k, wealth, c, e, problem, tables, next_row, terminal, last, control_rewards[a])
+            if value > best:
+                best_c, best_e, best = c, e, value
+    step_c = 0.5 * (controls[-1] - controls[0]) / max(controls.size - 1, 1)
+    step_e = 0.5 * (equities[-1] - equities[0]) / max(equities.size - 1, 1)
+    while max(step_c, step_e) >= tolerance:
+        centre_c, centre_e = best_c, best_e
+        for dc in (-1.0, 0.0, 1.0):
+            for de in (-1.0, 0.0, 1.0):
+                c = min(max(centre_c + dc * step_c, 0.0), 1.0)
+                e = min(max(centre_e + de * step_e, 0.0), 1.0)
+                if c == centre_c and e == centre_e:
+                    continue
+                value = action_value(stage, k, wealth, c, e, problem, tables, next_row, terminal, last, np.nan)
+                if value > best:
+                    best_c, best_e, best = c, e, value
+        step_c *= 0.5
+        step_e *= 0.5
+    return best_c, best_e, best
+
+
+@jit(parallel=True)
+def solve_stage(stage, problem, tables, terminal, controls, equities, tolerance, control_out, equity_out, values_out):
+    """Backward induction over the steps of a stage.
+
+    ``terminal`` float64[n_columns, n_wealth] is the value after the last step (interpolation
+    space); writes the best control and equity share float64[n_steps, n_wealth] and the value
+    (interpolation space) at each step and grid point. Parallel over grid points.
+    """
+    (kind, mode, gamma, reference, max_rate, qol_scale, x0, dx, shift) = problem
+    incomes, discounts, n_months, value_weight = tables[3], tables[4], tables[5], tables[7]
+    n_steps, n_wealth = values_out.shape
+    control_rewards = np.full(controls.size, np.nan)
+    for k in range(n_steps - 1, -1, -1):
+        last = k == n_steps - 1
+        next_row = terminal[0] if last else values_out[k + 1]
+        if stage == ACCUMULATION:
+            for a in range(controls.size):
+                control_rewards[a] = accumulation_reward(controls[a], incomes[k], discounts[k], n_months[k], kind,
+                                                         max_rate, gamma, reference, qol_scale)
+        for i in prange(n_wealth):
+            wealth = grid_wealth(i, x0, dx, shift)
+            c, e, value = best_action(stage, k, wealth, problem, tables, next_row, terminal, last, controls, equities,
+                                      tolerance, control_rewards)
+            control_out[k, i] = c
+            equity_out[k, i] = e
+            values_out[k, i] = to_space(value, mode, value_weight[k], gamma)
+
+
+@jit(parallel=True)
+def retirement_values(market, needs, spending, fee_keep, tax_rate, basis_ratio, equities, wealth, n_paths, seed,
+                      funded_utility, depleted_utility, discounts, reference, gamma, funded_out, shortfall_out,
+                      utility_out):
+    """The environment's terminal estimate at every wealth of the grid, for every retirement equity share.
+
+    Retirement path j draws from stream (``seed``, j) exactly as the environment's terminal estimate
+    does (one account at the last equity share, its fee, the tax on the gains share, each month's
+    need net of pensions). Along a path the gains share of a withdrawal does not depend on the
+    capital (basis and balance shrink together; ``basis_ratio`` is the nominal basis per euro of
+    capital at retirement), so the balance is ``prod(growth) * (wealth - D_m)`` with ``D_m`` the
+    path's discounted gross withdrawals: the path is depleted in the first month where
+    ``wealth < D_m``. One pass over a path thus gives its outcome at every wealth of the sorted grid.
+
+    ``funded_utility[m]`` is the discounted utility of the months before m fully paid,
+    ``depleted_utility[m]`` that of months m.. on pensions alone, ``discounts[m]`` the weight of month m
+    (all zero when the objective needs no utility: it is then skipped).
+    Writes float64[n_equities, n_wealth]: the funded probability, the mean unfunded share over the
+    worst ``SHORTFALL_SHARE`` of paths, and the mean discounted utility.
+    """
+    n_decum = needs.size
+    n_wealth = wealth.size
+    with_utility = discounts.size > 0 and discounts.max() > 0.0
+    need_total = needs.sum()
+    worst = max(1, int(math.ceil(SHORTFALL_SHARE * n_paths)))
+    suffix_need = np.zeros(n_decum + 1)
+    for m in range(n_decum - 1, -1, -1):
+        suffix_need[m] = suffix_need[m + 1] + needs[m]
+    for col in prange(equities.size):
+        equity = equities[col]
+        real_gross = np.empty((n_decum, 2))
+        inflation = np.empty(n_decum)
+        bits = np.empty(2 * n_decum, dtype=np.int64)
+        threshold = np.empty(n_decum)
+        previous = np.empty(n_decum)
+        paid_factor = np.empty(n_decum)
+        unfunded = np.empty((n_wealth, n_paths))
+        funded = np.zeros(n_wealth)
+        utility = np.zeros(n_wealth)
+        for j in range(n_paths):
+            draw_real_returns(seed_stream(seed, j), market, real_gross, inflation, bits)
+            cumulative = 1.0
+            price_level = 1.0
+            withdrawn = 0.0
+            for m in range(n_decum):
+                cumulative *= (equity * real_gross[m, 0] + (1.0 - equity) * real_gross[m, 1]) * fee_keep
+                price_level *= inflation[m]
+                net_per_gross = 1.0 - tax_rate * max(0.0, 1.0 - basis_ratio / (cumulative * price_level))
+                paid_factor[m] = cumulative * net_per_gross
+                previous[m] = withdrawn
+                if needs[m] > 0.0:
+                    withdrawn += needs[m] / paid_factor[m] if paid_factor[m] > 0.0 else np.inf
+                    threshold[m] = withdrawn
+                else:
+                    threshold[m] = -1.0  # no withdrawal, no depletion this month
+            d = 0
+            for i in range(n_wealth):
+                w = wealth[i]
+                while d < n_decum and not w < threshold[d]:
+                    d += 1
+                if d == n_decum:
+                    funded[i] += 1.0
+                    unfunded[i, j] = 0.0
+                    utility[i] += funded_utility[n_decum]
+                    continue
+                paid = min(max(paid_factor[d] * (w - previous[d]), 0.0), needs[d])
+                unpaid = needs[d] - paid + suffix_need[d + 1]
+                unfunded[i, j] = min(1.0, unpaid / need_total) if need_total > 0.0 else 0.0
+                if with_utility:
+                    consumption = max(spending[d] - needs[d] + paid, CONSUMPTION_FLOOR * reference)
+                    utility[i] += (funded_utility[d] + discounts[d] * crra(consumption / reference, gamma)
+                                   + depleted_utility[d + 1])
+        for i in range(n_wealth):
+            funded_out[col, i] = funded[i] / n_paths
+            utility_out[col, i] = utility[i] / n_paths
+            shortfall_out[col, i] = np.sort(unfunded[i])[n_paths - worst :].mean()

@@ -1,0 +1,199 @@
+"""The dynamic-programming optimum: closed forms, the terminal table against the env, the yardstick."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mcsim._env_kernels import retirement_path
+from mcsim._kernels import market_draws
+from mcsim.agents import get_backend
+from mcsim.cli import cli
+from mcsim.dp_agent import Optimum
+from mcsim.env import EnvConfig
+from mcsim.errors import ParameterError
+from mcsim.evaluation import OPTIMUM, evaluate
+from mcsim.household import pool_from_profiles, sample_pool
+from mcsim.merton import MertonProblem
+from mcsim.optimum import (
+    SolverGrid,
+    certainty_equivalent,
+    household_market,
+    lifetime_weight,
+    median_path,
+    monthly_portfolio_moments,
+    reference_consumption,
+    solve_consumption,
+    solve_household,
+    terminal_values,
+)
+from mcsim.policies import BASELINES, rollout
+from mcsim.vec_env import NumbaVecEnv
+
+SMALL = SolverGrid(wealth_points=120, terminal_paths=300)
+
+
+@pytest.fixture(scope="module")
+def default_pool():
+    return pool_from_profiles(["default"])
+
+
+@pytest.mark.parametrize("gamma", [2.0, 4.0])
+def test_merton_share_matches_the_closed_form_at_every_age_and_wealth(gamma: float) -> None:
+    problem = MertonProblem(years=10, gamma=gamma)
+    policy = solve_household(problem.pool(), 0, EnvConfig(**problem.env_config()), SMALL)
+    assert 0.1 < problem.optimal_share < 0.9
+    assert np.abs(policy.equity - problem.optimal_share).max() < 0.02
+
+
+def samuelson_share(problem: MertonProblem, discount: float, remaining: int) -> float:
+    """Consumption share of wealth with ``remaining`` periods left (Samuelson 1969), lognormal iid returns."""
+    e = problem.optimal_share
+    mu, r, s2 = math.log1p(problem.expected_return), math.log1p(problem.rate), problem.log_variance
+    log_mean = r + e * (mu - r) - 0.5 * e * e * s2
+    moment = math.exp((1.0 - problem.gamma) * log_mean + 0.5 * (1.0 - problem.gamma) ** 2 * e * e * s2)
+    rho = (discount * moment) ** (1.0 / problem.gamma)
+    return (1.0 - rho) / (1.0 - rho**remaining)
+
+
+@pytest.mark.parametrize("gamma", [2.0, 3.0])
+def test_consumption_stage_matches_samuelson_by_remaining_horizon(gamma: float) -> None:
+    problem = MertonProblem(gamma=gamma)
+    years, discount = 25, 0.97
+    solution = solve_consumption(household_market(problem.pool(), 0), years, gamma, discount, (0.01, 100.0),
+                                 reference=1e-3, solver=SolverGrid(wealth_points=200, tolerance=1e-5))
+    inner = (solution.grid.wealth > 0.1) & (solution.grid.wealth < 10.0)
+    for k in range(years):
+        expected = samuelson_share(problem, discount, years - k)
+        assert np.abs(solution.consumption[k, inner] / expected - 1.0).max() < 0.01, k
+        if k < years - 1:
+            assert np.abs(solution.equity[k, inner] - problem.optimal_share).max() < 0.02
+    assert (solution.consumption[-1] == 1.0).all()
+
+
+def test_more_wealth_never_lowers_consumption() -> None:
+    problem = MertonProblem()
+    pension = np.full(20, 0.05)
+    solution = solve_consumption(household_market(problem.pool(), 0), 20, 2.0, 0.97, (0.01, 50.0), income=pension,
+                                 reference=0.05, solver=SolverGrid(wealth_points=150))
+    consumption = solution.consumption * solution.grid.wealth[None, :] + pension[:, None]
+    assert (np.diff(consumption, axis=1) >= -1e-9).all()
+
+
+def test_more_wealth_never_raises_saving_under_crra(default_pool) -> None:
+    policy = solve_household(default_pool, 0, EnvConfig(reward="crra"), SMALL)
+    # Saving is income not consumed: with more wealth the household consumes at least as much.
+    # The local search stops at 5e-4: steps within twice that are ties.
+    assert (np.diff(policy.rate, axis=1) <= 2 * SMALL.tolerance).all()
+
+
+@pytest.mark.parametrize("reward", ["planner", "crra"])
+def test_terminal_table_is_the_environment_estimate(reward: str) -> None:
+    pool = sample_pool(8, seed=3)
+    h = int(np.argmax(pool.tax_rate))
+    assert pool.tax_rate[h] > 0.0
+    config = EnvConfig(reward=reward)
+    n_paths, seed, ratio = 200, 11, 0.6
+    wealth = np.array([0.0, 0.3, 0.8, 1.5, 3.0]) * pool.need_total[h]
+    equities = np.array([0.0, 0.45, 1.0])
+    table = terminal_values(pool, h, config, wealth, equities, n_paths, seed, ratio)
+    from mcsim._env_kernels import new_state
+
+    state = new_state(1)
+    params = config.params()
+    for c, equity in enumerate(equities):
+        for i, w in enumerate(wealth):
+            state.household[0], state.wealth[0], state.basis[0] = h, w, ratio * w
+            state.price_level[0], state.last_equity[0], state.episode_seed[0] = 1.0, equity, seed
+            outcomes = np.array([retirement_path(pool, params, state, 0, j) for j in range(n_paths)])
+            if reward == "crra":
+                expected = outcomes[:, 2].mean()
+            else:
+                worst = np.sort(outcomes[:, 1])[-math.ceil(0.1 * n_paths):].mean()
+                expected = config.capital_weight * outcomes[:, 0].mean() - config.risk_weight * worst
+            assert table[c, i] == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("reward", ["planner", "crra"])
+def test_solver_value_is_the_simulated_value(default_pool, reward: str) -> None:
+    config = EnvConfig(reward=reward, mc_paths=1)
+    optimum = Optimum(SMALL)
+    policy = optimum.solution(default_pool, 0, config)
+    returns = rollout(optimum, default_pool, 4000, seed=5, reward=reward, mc_paths=1).returns
+    error = returns.std(ddof=1) / math.sqrt(returns.size)
+    assert abs(returns.mean() - policy.value) < 4 * error + 0.005 * abs(policy.value)
+
+
+@pytest.mark.parametrize("reward", ["planner", "crra"])
+def test_optimum_beats_every_baseline_on_the_same_paths(default_pool, reward: str) -> None:
+    evaluation = evaluate({OPTIMUM: Optimum(SMALL), **BASELINES}, default_pool, 400, 0, EnvConfig(reward=reward))
+    assert evaluation.share_of_optimum(OPTIMUM) == pytest.approx(1.0)
+    for name in BASELINES:
+        assert evaluation.share_of_optimum(name) < 1.0
+    data = evaluation.to_dict()
+    assert data["yardstick"] == ("objective" if reward == "planner" else "certainty equivalent")
+    assert set(data["share_of_optimum"]) == {OPTIMUM, *BASELINES}
+
+
+def test_portfolio_moments_match_the_kernel_market(default_pool) -> None:
+    market = household_market(default_pool, 0)
+    fee = float(default_pool.fee_keep[0])
+    draws = np.array([market_draws(1, path, market, 12)[0] for path in range(4000)]).reshape(-1, 2)
+    for equity in (0.0, 0.4, 1.0):
+        gross = (equity * draws[:, 0] + (1.0 - equity) * draws[:, 1]) * fee
+        mean, variance = monthly_portfolio_moments(market, fee, np.array([equity]))
+        error = gross.std() / math.sqrt(gross.size)
+        assert math.exp(mean[0] + 0.5 * variance[0]) == pytest.approx(gross.mean(), abs=4 * error)
+        assert variance[0] == pytest.approx(np.log(gross).var(), rel=0.03)
+
+
+def test_certainty_equivalent_of_a_constant_stream(default_pool) -> None:
+    config = EnvConfig(reward="crra", gamma=3.0)
+    reference = reference_consumption(default_pool, 0)
+    consumption = 0.7 * reference
+    utility = ((consumption / reference) ** (1 - 3.0) - 1) / (1 - 3.0) * lifetime_weight(default_pool, 0, config)
+    assert certainty_equivalent(default_pool, 0, config, utility) == pytest.approx(consumption)
+
+
+def test_median_path_follows_the_policy(default_pool) -> None:
+    config = EnvConfig()
+    policy = solve_household(default_pool, 0, config, SMALL)
+    path = median_path(default_pool, 0, config, policy)
+    assert path.ages[0] == default_pool.start_age[0] and path.ages.size == policy.n_steps
+    assert path.wealth[0] == default_pool.wealth[0] and path.capital > path.wealth[-1]
+    assert ((path.equity_share >= 0) & (path.equity_share <= 1)).all()
+    assert 0.0 < path.basis_ratio <= 1.0
+
+
+def test_dp_is_a_registered_agent_that_acts(default_pool) -> None:
+    env = NumbaVecEnv(3, default_pool, seed=0)
+    obs = env.reset()
+    agent = get_backend("dp").create(env, {"wealth_points": 60, "terminal_paths": 100})
+    actions = agent.predict(obs)
+    assert actions.shape == (3, 2) and ((actions >= 0) & (actions <= 1)).all()
+    with pytest.raises(ParameterError, match="dp"):
+        get_backend("dp").create(env, {"points": 3})
+
+
+@pytest.mark.parametrize(("field", "value"), [("wealth_points", 5), ("nodes", 0), ("tolerance", 0.0), ("rate_points", 1)])
+def test_bad_solver_settings_name_the_field(field: str, value: float) -> None:
+    with pytest.raises(ParameterError, match=field):
+        SolverGrid(**{field: value})
+
+
+def test_optimum_command_json_and_bad_input() -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["optimum", "young_saver", "--reward", "crra", "--mc", "100", "--wealth-points", "60",
+                                 "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["reward"] == "crra" and data["median_market"]["by_age"]
+    shares = data["evaluation"]["share_of_optimum"]
+    assert shares[OPTIMUM]["median"] == pytest.approx(1.0)
+    assert all(shares[name]["median"] < 1.0 for name in BASELINES)
+    bad = runner.invoke(cli, ["optimum", "--wealth-points", "3"])
+    assert bad.exit_code == 2 and "wealth-points" in bad.output
