@@ -79,18 +79,20 @@ def shares(run: str, households: int, n_paths: int, seed: int) -> None:
     evaluation = evaluate(strategies(agent, True), pool, n_paths, seed, config)
     seconds = time.perf_counter() - start
     yardstick = evaluation.yardstick
+    defined = int(np.sum([row[OPTIMUM] > 0 for row in evaluation.by_household]))
     print(f"\n{run} ({config.reward} objective): {households} held-out households x {n_paths} paths, "
-          f"{seconds:.0f} s with the solves; {yardstick} as a share of the optimum's")
-    print("| strategy | median | p10 | min | households below the best baseline |")
-    print("|---|---:|---:|---:|---:|")
+          f"{seconds:.0f} s with the solves; {yardstick} as a share of the optimum's "
+          f"(over the {defined} households whose optimum is positive)")
+    print("| strategy | median | p10 | min | max | households below the best baseline |")
+    print("|---|---:|---:|---:|---:|---:|")
     baselines = list(BASELINES)
     best = np.array([max(row[b] for b in baselines) for row in evaluation.by_household])
     for name in ("policy", *baselines, OPTIMUM):
         ratio = evaluation.shares_of_optimum(name)
         below = sum(row[name] < b - 1e-9 for row, b in zip(evaluation.by_household, best, strict=True))
-        below_text = f"{below}/{households}" if name == "policy" else ""
+        below_text = f"{below}/{households}" if name in ("policy", OPTIMUM) else ""
         print(f"| {name} | {100 * np.nanmedian(ratio):.1f}% | {100 * np.nanpercentile(ratio, 10):.1f}% | "
-              f"{100 * np.nanmin(ratio):.1f}% | {below_text} |")
+              f"{100 * np.nanmin(ratio):.1f}% | {100 * np.nanmax(ratio):.1f}% | {below_text} |")
 
 
 def main() -> None:

@@ -44,7 +44,11 @@ def planner_objective(quality: np.ndarray, funded: np.ndarray, unfunded: np.ndar
 
 @dataclass(frozen=True)
 class Score:
-    """One strategy's results over paths, with 95% confidence intervals."""
+    """One strategy's results over paths, with 95% confidence intervals.
+
+    ``objective`` is the planner objective, or for the crra and merton objectives the mean lifetime
+    utility (the episode return); ``quality_of_life`` the mean return before the terminal reward.
+    """
 
     funded: Interval
     median_capital: float
@@ -61,21 +65,30 @@ class Score:
         return data
 
 
+def objective(quality: np.ndarray, funded: np.ndarray, unfunded: np.ndarray, returns: np.ndarray,
+              config: EnvConfig) -> float:
+    """The objective over a set of whole-life paths: the planner objective, or the mean lifetime utility (crra, merton)."""
+    if config.reward == "planner":
+        return planner_objective(quality, funded, unfunded, config)
+    return float(returns.mean())
+
+
 def score(result: Rollout, mask: np.ndarray, config: EnvConfig, rng: np.random.Generator) -> Score:
     """Score the episodes selected by ``mask`` (the objective's interval by bootstrap over paths)."""
     quality = (result.returns - result.terminal)[mask]
     funded = result.funded_probability[mask]
     unfunded = result.shortfall[mask]
+    returns = result.returns[mask]
     n = quality.size
     samples = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
-    boot = [planner_objective(quality[i], funded[i], unfunded[i], config) for i in samples]
+    boot = [objective(quality[i], funded[i], unfunded[i], returns[i], config) for i in samples]
     low, high = np.percentile(boot, [2.5, 97.5])
     return Score(
         funded=wilson_interval(int(funded.sum()), n, 0.95),
         median_capital=float(np.median(result.capital_at_retirement[mask])),
         quality_of_life=float(quality.mean()),
         quality_half_width=float(1.96 * quality.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
-        objective=planner_objective(quality, funded, unfunded, config),
+        objective=objective(quality, funded, unfunded, returns, config),
         objective_low=float(low),
         objective_high=float(high),
     )
@@ -97,15 +110,24 @@ class Evaluation:
     yardstick: str = "objective"
 
     def shares_of_optimum(self, name: str) -> np.ndarray | None:
-        """``name``'s yardstick over the optimum's, household by household (None without the optimum)."""
+        """``name``'s yardstick over the optimum's, household by household (None without the optimum).
+
+        NaN where the optimum's yardstick is not positive (a planner objective of a household that
+        no strategy can fund): a ratio to it means nothing.
+        """
         if OPTIMUM not in self.overall:
             return None
-        return np.array([row[name] / row[OPTIMUM] if row[OPTIMUM] != 0.0 else np.nan for row in self.by_household])
+        return np.array([row[name] / row[OPTIMUM] if row[OPTIMUM] > 0.0 else np.nan for row in self.by_household])
 
     def share_of_optimum(self, name: str) -> float | None:
-        """The median over households of ``name``'s share of the optimum (None without the optimum)."""
+        """The median over households of ``name``'s share of the optimum.
+
+        None without the optimum, or when no household has a positive optimum.
+        """
         shares = self.shares_of_optimum(name)
-        return None if shares is None else float(np.nanmedian(shares))
+        if shares is None or np.isnan(shares).all():
+            return None
+        return float(np.nanmedian(shares))
 
     def mean_yardstick(self, name: str) -> float:
         """``name``'s yardstick averaged over households."""
@@ -129,7 +151,8 @@ class Evaluation:
         }
         if OPTIMUM in self.overall:
             data["share_of_optimum"] = {
-                key: {"median": self.share_of_optimum(key), "by_household": self.shares_of_optimum(key).tolist()}
+                key: {"median": self.share_of_optimum(key),
+                      "by_household": [None if np.isnan(x) else float(x) for x in self.shares_of_optimum(key)]}
                 for key in self.overall
             }
         if name is not None and baselines:

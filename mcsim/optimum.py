@@ -272,18 +272,28 @@ def certainty_equivalent(pool: HouseholdPool, h: int, config: EnvConfig, mean_re
 
 
 def _wealth_grid(pool: HouseholdPool, h: int, config: EnvConfig, incomes: np.ndarray, n: int) -> WealthGrid:
-    """A grid wide enough for the household: from zero (or, without income, far below the start) to well above reach."""
+    """A grid wide enough for the household.
+
+    Without income: multiplicative around the starting capital (six standard deviations of the
+    all-equity log-return over the horizon). Otherwise from zero to four standard deviations above
+    saving the most at the best drift (and at least three times the retirement need), uniform in
+    ``log(wealth + shift)`` with ``shift`` a fiftieth of the need or capital: relative spacing above
+    it, absolute below.
+    """
     years = pool.n_accum[h] / 12.0
     market = household_market(pool, h)
     mean, variance = monthly_portfolio_moments(market, float(pool.fee_keep[h]), np.array([0.0, 1.0]))
-    drift = 12.0 * float(np.max(np.abs(mean)))
-    spread = 6.0 * math.sqrt(12.0 * float(variance.max()) * years) + drift * years
+    drift = 12.0 * float(np.max(np.abs(mean))) * years
+    sigma = math.sqrt(12.0 * float(variance.max()) * years)
     start = float(pool.wealth[h])
     saved = config.max_savings_rate * float(incomes.sum())
+    need = float(pool.need_total[h])
     if saved <= 0.0 and start > 0.0:
-        return WealthGrid.spanning(start * math.exp(-spread - 1.0), start * math.exp(spread + 1.0), n, 0.0)
-    high = max((start + saved) * math.exp(spread), 2.0 * float(pool.need_total[h]), 1.0)
-    return WealthGrid.spanning(0.0, high, n, high / 3000.0)
+        spread = 6.0 * sigma + drift + 1.0
+        return WealthGrid.spanning(start * math.exp(-spread), start * math.exp(spread), n, 0.0)
+    high = max((start + saved) * math.exp(4.0 * sigma + drift), 3.0 * need, 1.0)
+    shift = min(max(need, start, 1.0) / 50.0, high / 100.0)
+    return WealthGrid.spanning(0.0, high, n, shift)
 
 
 def terminal_values(

@@ -118,12 +118,14 @@ def evaluation_table(evaluation: Evaluation, title: str) -> Table:
     """Each strategy's funded probability, capital, quality of life and objective, with 95% intervals.
 
     With a CRRA objective, the certainty-equivalent consumption (mean over households); with the
-    optimum among the strategies, each one's share of it (median over households).
+    optimum among the strategies, each one's share of it (median over the households where the
+    optimum's yardstick is positive; n/a when there is none).
     """
     table = Table(title=title, box=None, pad_edge=False)
     certainty = evaluation.yardstick == "certainty equivalent"
-    with_optimum = evaluation.share_of_optimum(next(iter(evaluation.overall))) is not None
-    columns = ["strategy", "funded", "95% CI", "median capital", "quality of life", "objective", "95% CI"]
+    with_optimum = evaluation.shares_of_optimum(next(iter(evaluation.overall))) is not None
+    columns = ["strategy", "funded", "95% CI", "median capital", "quality of life",
+               "expected utility" if certainty else "objective", "95% CI"]
     if certainty:
         columns.append("CE / month")
     if with_optimum:
@@ -139,7 +141,8 @@ def evaluation_table(evaluation: Evaluation, title: str) -> Table:
         if certainty:
             row.append(euros(evaluation.mean_yardstick(name)))
         if with_optimum:
-            row.append(percent(evaluation.share_of_optimum(name)))
+            share = evaluation.share_of_optimum(name)
+            row.append("n/a" if share is None else percent(share))
         table.add_row(*row)
     return table
 

@@ -43,7 +43,9 @@ def assert_one_line_error(stdout: str, stderr: str) -> str:
 # --- help and version -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["simulate"], ["optimize"], ["profiles"], ["profile"], ["profile", "show"]])
+@pytest.mark.parametrize(
+    "command", [[], ["simulate"], ["optimize"], ["optimum"], ["profiles"], ["profile"], ["profile", "show"]]
+)
 def test_help_has_an_example(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert "Usage:" in result.output
