@@ -217,8 +217,8 @@ def solve_stage(stage, problem, tables, terminal, controls, equities, tolerance,
 
 
 @jit(parallel=True)
-def retirement_values(market, needs, spending, fee_keep, tax_rate, basis_ratio, equities, wealth, n_paths, seed,
-                      funded_utility, depleted_utility, discounts, reference, gamma, funded_out, shortfall_out,
+def retirement_values(market, needs, spending, fee_keep, tax_rate, basis_ratio, equities, wealth, n_paths, block,
+                      seed, funded_utility, depleted_utility, discounts, reference, gamma, funded_out, shortfall_out,
                       utility_out):
     """The environment's terminal estimate at every wealth of the grid, for every retirement equity share.
 
@@ -233,14 +233,18 @@ def retirement_values(market, needs, spending, fee_keep, tax_rate, basis_ratio, 
     ``funded_utility[m]`` is the discounted utility of the months before m fully paid,
     ``depleted_utility[m]`` that of months m.. on pensions alone, ``discounts[m]`` the weight of month m
     (all zero when the objective needs no utility: it is then skipped).
-    Writes float64[n_equities, n_wealth]: the funded probability, the mean unfunded share over the
-    worst ``SHORTFALL_SHARE`` of paths, and the mean discounted utility.
+    Writes float64[n_equities, n_wealth]: the funded probability, the expected shortfall term of
+    an estimate from ``block`` paths (the environment's ``mc_paths``: the mean unfunded share over
+    the worst ``SHORTFALL_SHARE`` of a block, averaged over the ``n_paths // block`` blocks), and
+    the mean discounted utility.
     """
     n_decum = needs.size
     n_wealth = wealth.size
     with_utility = discounts.size > 0 and discounts.max() > 0.0
     need_total = needs.sum()
-    worst = max(1, int(math.ceil(SHORTFALL_SHARE * n_paths)))
+    block = min(max(block, 1), n_paths)
+    n_blocks = n_paths // block
+    worst = max(1, int(math.ceil(SHORTFALL_SHARE * block)))
     suffix_need = np.zeros(n_decum + 1)
     for m in range(n_decum - 1, -1, -1):
         suffix_need[m] = suffix_need[m + 1] + needs[m]
@@ -291,4 +295,7 @@ def retirement_values(market, needs, spending, fee_keep, tax_rate, basis_ratio, 
         for i in range(n_wealth):
             funded_out[col, i] = funded[i] / n_paths
             utility_out[col, i] = utility[i] / n_paths
-            shortfall_out[col, i] = np.sort(unfunded[i])[n_paths - worst :].mean()
+            tail = 0.0
+            for b in range(n_blocks):
+                tail += np.sort(unfunded[i, b * block : (b + 1) * block])[block - worst :].mean()
+            shortfall_out[col, i] = tail / n_blocks

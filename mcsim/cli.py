@@ -390,7 +390,6 @@ def optimum(profile: str, reward: str, gamma: float, step_months: str, wealth_po
       mcsim optimum young_saver --reward crra --plot optimum.png
     """
     from .env import EnvConfig
-    from .evaluation import OPTIMUM
     from .optimum import SolverGrid
     from .plot import check_output_path, write_strategy_chart
     from .render import evaluation_table, median_path_table, print_view
@@ -407,8 +406,7 @@ def optimum(profile: str, reward: str, gamma: float, step_months: str, wealth_po
         return
     policy = report.policy
     print_view(median_path_table(report.path, f"{report.profile}: optimal strategy on the median market ({reward})"))
-    simulated = float(report.evaluation.rollouts[OPTIMUM].returns.mean())
-    click.echo(f"Optimal value {policy.value:.4f} by the solver, {simulated:.4f} simulated on {n_paths:,} paths "
+    click.echo(f"Optimal value {policy.value:.4f} by the solver, {report.simulated_value:.4f} simulated on {n_paths:,} paths "
                f"(solved in {policy.seconds:.1f} s; capital at retirement on the median market {report.path.capital:,.0f} €).")
     print_view(evaluation_table(report.evaluation, f"{report.profile}: {n_paths:,} paths, same for every strategy"))
     if plot is not None:

@@ -98,7 +98,8 @@ def score(result: Rollout, mask: np.ndarray, config: EnvConfig, rng: np.random.G
 class Evaluation:
     """Strategies scored overall and household by household (their yardstick), on the same paths.
 
-    ``yardstick`` names what ``by_household`` holds: ``"objective"`` or ``"certainty equivalent"``.
+    ``yardstick`` names what ``by_household`` holds: ``"objective"`` or ``"certainty equivalent"``
+    (euros a month for the crra ``reward``, terminal wealth for merton).
     """
 
     n_households: int
@@ -108,6 +109,7 @@ class Evaluation:
     by_household: list[dict[str, float]]
     rollouts: dict[str, Rollout]
     yardstick: str = "objective"
+    reward: str = "planner"
 
     def shares_of_optimum(self, name: str) -> np.ndarray | None:
         """``name``'s yardstick over the optimum's, household by household (None without the optimum).
@@ -146,7 +148,7 @@ class Evaluation:
         data: dict[str, Any] = {
             "n_households": self.n_households, "n_paths": self.n_paths, "seed": self.seed,
             "overall": {key: value.to_dict() for key, value in self.overall.items()},
-            "yardstick": self.yardstick,
+            "yardstick": self.yardstick, "reward": self.reward,
             "by_household": self.by_household,
         }
         if OPTIMUM in self.overall:
@@ -177,7 +179,7 @@ def evaluate(
         for h in range(pool.size)
     ]
     yardstick = "objective" if config.reward == "planner" else "certainty equivalent"
-    return Evaluation(pool.size, n_paths, seed, overall, by_household, rollouts, yardstick)
+    return Evaluation(pool.size, n_paths, seed, overall, by_household, rollouts, yardstick, config.reward)
 
 
 def household_yardstick(result: Rollout, mask: np.ndarray, pool: HouseholdPool, h: int, config: EnvConfig) -> float:

@@ -45,9 +45,12 @@ from ._dp_kernels import (
 from ._env_kernels import CONSUMPTION_FLOOR
 from .checks import integer, number
 from .env import EnvConfig
+from .errors import ParameterError
 from .household import HouseholdPool
 from .market import NORMAL, MarketArrays
 
+MAX_TABLE = 5_000_000
+"""Largest wealth points x terminal paths: each thread holds one such float64 table (40 MB)."""
 FINE_EQUITIES = 401
 """Portfolio returns are tabulated at this many equity shares and interpolated between them."""
 
@@ -79,6 +82,10 @@ class SolverGrid:
         integer("equity_points", self.equity_points, 2, 1001)
         integer("nodes", self.nodes, 1, 200)
         integer("terminal_paths", self.terminal_paths, 1, 1_000_000)
+        if self.wealth_points * self.terminal_paths > MAX_TABLE:
+            raise ParameterError(
+                "terminal_paths", f"wealth_points x terminal_paths must be at most {MAX_TABLE:,} "
+                f"(got {self.wealth_points:,} x {self.terminal_paths:,})")
         number("tolerance", self.tolerance, 0.0, 0.5, open_low=True)
         integer("seed", self.seed, 0, 2**63 - 1)
 
@@ -300,12 +307,13 @@ def terminal_values(
     pool: HouseholdPool, h: int, config: EnvConfig, wealth: np.ndarray, equities: np.ndarray, n_paths: int, seed: int,
     basis_ratio: float,
 ) -> np.ndarray:
-    """The environment's terminal reward at each sorted ``wealth`` and retirement equity share, float64[n_eq, n_w].
+    """The environment's expected terminal reward at each sorted ``wealth`` and retirement equity share.
 
-    The estimate the environment makes from that capital over ``n_paths`` retirement paths of
-    stream ``seed`` (planner: weighted funded probability and shortfall; crra: mean discounted
-    utility; merton: the utility of the capital itself), with a nominal basis of ``basis_ratio``
-    per euro of capital at retirement.
+    float64[n_eq, n_w], over ``n_paths`` retirement paths of stream ``seed``: the expectation of
+    the estimate the environment makes from ``config.mc_paths`` paths (planner: weighted funded
+    probability and shortfall, the shortfall's worst-10% mean taken within blocks of that many
+    paths; crra: mean discounted utility; merton: the utility of the capital itself), with a
+    nominal basis of ``basis_ratio`` per euro of capital at retirement (in euros of today).
     """
     wealth = np.ascontiguousarray(wealth, dtype=float)
     if config.reward == "merton":
@@ -331,8 +339,8 @@ def terminal_values(
     utility = np.empty_like(funded)
     retirement_values(
         household_market(pool, h), needs, spending, float(pool.fee_keep[h]), float(pool.tax_rate[h]), float(basis_ratio),
-        equities, wealth, int(n_paths), int(seed), funded_utility, depleted_utility, discounts, reference,
-        float(config.gamma), funded, shortfall, utility,
+        equities, wealth, int(n_paths), int(config.mc_paths), int(seed), funded_utility, depleted_utility, discounts,
+        reference, float(config.gamma), funded, shortfall, utility,
     )
     if config.reward == "crra":
         return utility
@@ -407,6 +415,8 @@ def solve_household(
     """
     config = config or EnvConfig()
     solver = solver or SolverGrid()
+    if config.reward == "merton" and not pool.wealth[h] > 0.0:
+        raise ParameterError("households", "the merton reward needs a positive starting capital")
     started = time.perf_counter()
     n_accum = int(pool.n_accum[h])
     sm = config.step_months
@@ -536,11 +546,13 @@ def solve_consumption(
     number("discount", discount, 0.0, 1.0, open_low=True)
     low, high = (number("wealth_range", value, 0.0, 1e15, open_low=True) for value in wealth_range)
     if not high > low:
-        from .errors import ParameterError
-
         raise ParameterError("wealth_range", f"must be increasing (got {wealth_range!r})")
+    if integer("step_months", step_months, 1, 12) and 12 % step_months:
+        raise ParameterError("step_months", f"must divide 12: 1, 2, 3, 4, 6 or 12 (got {step_months!r})")
     n_steps = 12 * years // step_months
     other = np.zeros(n_steps) if income is None else np.asarray(income, dtype=float)
+    if other.shape != (n_steps,) or not np.isfinite(other).all() or (other < 0).any():
+        raise ParameterError("income", f"must be {n_steps} finite amounts >= 0, one per step (got shape {other.shape})")
     utility_weight = discount ** (np.arange(n_steps) * step_months / 12.0)
     value_weight = np.cumsum(utility_weight[::-1])[::-1]
     grid = WealthGrid.spanning(low, high, solver.wealth_points, 0.0)

@@ -127,7 +127,7 @@ def evaluation_table(evaluation: Evaluation, title: str) -> Table:
     columns = ["strategy", "funded", "95% CI", "median capital", "quality of life",
                "expected utility" if certainty else "objective", "95% CI"]
     if certainty:
-        columns.append("CE / month")
+        columns.append("CE / month" if evaluation.reward == "crra" else "CE wealth")
     if with_optimum:
         columns.append("% of optimum")
     for column in columns:

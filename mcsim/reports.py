@@ -14,7 +14,7 @@ from .errors import ParameterError
 from .evaluation import OPTIMUM, Evaluation, Phase, evaluate, strategy_phases
 from .household import HouseholdPool, pool_from_profiles, sample_pool
 from .optimum import MedianPath, OptimalPolicy, SolverGrid, median_path
-from .policies import BASELINES
+from .policies import BASELINES, rollout
 from .profile import load_profile
 from .training import load_agent
 
@@ -107,23 +107,37 @@ class RunsReport:
         return data
 
 
-def strategies(agent: Any, optimum: bool) -> dict[str, Any]:
-    """The policy, the baselines and (when asked) the optimum, by name."""
+def strategies(agent: Any, optimum: Any | None) -> dict[str, Any]:
+    """The policy, the baselines and the optimum when given (a :class:`mcsim.dp_agent.Optimum`), by name."""
     policies = {"policy": agent, **BASELINES}
-    if optimum:
-        from .dp_agent import Optimum
-
-        policies[OPTIMUM] = Optimum()
+    if optimum is not None:
+        policies[OPTIMUM] = optimum
     return policies
 
 
+def run_optimum(manifest: dict[str, Any], optimum: bool) -> Any | None:
+    """The optimum of a run's training objective (its terminal estimate's paths included), if asked."""
+    if not optimum:
+        return None
+    from .dp_agent import Optimum
+
+    return Optimum(mc_paths=_env_config(manifest).mc_paths)
+
+
 def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True) -> RunsReport:
-    """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households."""
+    """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households.
+
+    Runs with the same objective share the optimum's solutions (same held-out households).
+    """
     evaluations = {}
+    optima: dict[int, Any] = {}
     for run in runs:
         agent, manifest = load_agent(run)
         pool = held_out_pool(manifest, n_households, seed)
-        policies = strategies(agent, optimum)
+        mc_paths = _env_config(manifest).mc_paths
+        if mc_paths not in optima:
+            optima[mc_paths] = run_optimum(manifest, optimum)
+        policies = strategies(agent, optima[mc_paths])
         evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest))
     return RunsReport(evaluations)
 
@@ -170,7 +184,7 @@ def predict_household(
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     config = _env_config(manifest)
-    evaluation = evaluate(strategies(agent, optimum), pool, n_paths, seed, config, record=True)
+    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum)), pool, n_paths, seed, config, record=True)
     trajectory = evaluation.rollouts["policy"]
     ends = np.nanmedian(trajectory.ages, axis=0)
     starts = np.concatenate(([profile.person.current_age], ends[:-1]))
@@ -190,7 +204,8 @@ class OptimumReport:
 
     ``ages``, ``monthly_saving``, ``savings_rate``, ``equity_share`` follow the median market path
     (every shock zero); ``end_ages`` and ``wealth_percentiles`` (p10, p50, p90) come from the
-    evaluation's paths.
+    evaluation's paths. ``simulated_value`` is the mean episode return of the optimal policy in
+    the environment it was solved for (its terminal estimate included), on the evaluation's paths.
     """
 
     profile: str
@@ -204,12 +219,13 @@ class OptimumReport:
     wealth_percentiles: np.ndarray
     retirement_age: float
     evaluation: Evaluation
+    simulated_value: float
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         return {
             "profile": self.profile, "reward": self.reward, "solver_value": self.policy.value,
-            "simulated_value": float(self.evaluation.rollouts[OPTIMUM].returns.mean()),
+            "simulated_value": self.simulated_value,
             "solve_seconds": self.policy.seconds, "basis_ratio": self.policy.basis_ratio,
             "median_market": self.path.to_dict(),
             "evaluation": self.evaluation.to_dict(OPTIMUM, list(BASELINES)),
@@ -223,15 +239,16 @@ def optimum_report(profile_source: str, config: EnvConfig, n_paths: int, seed: i
 
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
-    optimum = Optimum(solver)
+    optimum = Optimum(solver, mc_paths=config.mc_paths)
     policy = optimum.solution(pool, 0, config)
     path = median_path(pool, 0, config, policy)
     evaluation = evaluate({OPTIMUM: optimum, **BASELINES}, pool, n_paths, seed, config, record=True)
+    simulated = rollout(optimum, pool, n_paths, seed, **asdict(config)).returns.mean()
     trajectory = evaluation.rollouts[OPTIMUM]
     return OptimumReport(
         profile=profile.name, reward=config.reward, policy=policy, path=path, ages=path.ages,
         monthly_saving=path.monthly_saving, equity_share=path.equity_share,
         end_ages=np.nanmedian(trajectory.ages, axis=0),
         wealth_percentiles=np.nanpercentile(trajectory.wealth, [10, 50, 90], axis=0),
-        retirement_age=profile.person.retirement_age, evaluation=evaluation,
+        retirement_age=profile.person.retirement_age, evaluation=evaluation, simulated_value=float(simulated),
     )
