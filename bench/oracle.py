@@ -30,7 +30,7 @@ from mcsim.evaluation import OPTIMUM, evaluate  # noqa: E402
 from mcsim.household import sample_pool  # noqa: E402
 from mcsim.optimum import SolverGrid, solve_household  # noqa: E402
 from mcsim.policies import BASELINES  # noqa: E402
-from mcsim.reports import held_out_pool, strategies  # noqa: E402
+from mcsim.reports import held_out_pool, run_optimum, strategies  # noqa: E402
 from mcsim.training import TrainConfig, Trainer, load_agent  # noqa: E402
 
 
@@ -76,7 +76,7 @@ def shares(run: str, households: int, n_paths: int, seed: int) -> None:
     config = EnvConfig(**{**manifest["env"], "mc_paths": 1})
     pool = held_out_pool(manifest, households, seed)
     start = time.perf_counter()
-    evaluation = evaluate(strategies(agent, True), pool, n_paths, seed, config)
+    evaluation = evaluate(strategies(agent, run_optimum(manifest, True)), pool, n_paths, seed, config)
     seconds = time.perf_counter() - start
     yardstick = evaluation.yardstick
     defined = int(np.sum([row[OPTIMUM] > 0 for row in evaluation.by_household]))
