@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -580,7 +580,3 @@ def _crra(x: np.ndarray, gamma: float) -> np.ndarray:
         return np.log(x)
     return (x ** (1.0 - gamma) - 1.0) / (1.0 - gamma)
 
-
-def solver_settings(solver: SolverGrid) -> dict[str, Any]:
-    """The solver's grid sizes, for reports."""
-    return asdict(solver)

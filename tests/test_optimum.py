@@ -94,6 +94,7 @@ def test_more_wealth_never_lowers_consumption() -> None:
                                  reference=0.05, solver=SolverGrid(wealth_points=150))
     consumption = solution.consumption * solution.grid.wealth[None, :] + pension[:, None]
     assert (np.diff(consumption, axis=1) >= -1e-9).all()
+    assert math.isfinite(solution.value(0, 1.0)) and solution.value(0, 2.0) > solution.value(0, 1.0)
 
 
 def test_more_wealth_never_raises_saving_under_crra(default_pool) -> None:
