@@ -370,7 +370,7 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
               help="Relative risk aversion of the CRRA utilities.")
 @click.option("--step-months", type=click.Choice(["1", "2", "3", "4", "6", "12"]), default="12", show_default=True,
               help="Months per decision.")
-@click.option("--wealth-points", type=Bounded(int, 10, 100_000), default=300, show_default=True,
+@click.option("--wealth-points", type=Bounded(int, 10, 5000), default=300, show_default=True,
               help="Points of the solver's wealth grid.")
 @click.option("--mc", "n_paths", type=Bounded(int, 1, 100_000), default=1000, show_default=True,
               help="Whole-life Monte Carlo paths of the evaluation, the same for every strategy.")

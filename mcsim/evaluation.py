@@ -98,8 +98,7 @@ def score(result: Rollout, mask: np.ndarray, config: EnvConfig, rng: np.random.G
 class Evaluation:
     """Strategies scored overall and household by household (their yardstick), on the same paths.
 
-    ``yardstick`` names what ``by_household`` holds: ``"objective"`` or ``"certainty equivalent"``
-    (euros a month for the crra ``reward``, terminal wealth for merton).
+    ``by_household`` holds each strategy's :attr:`yardstick` there, which depends on ``reward``.
     """
 
     n_households: int
@@ -108,8 +107,16 @@ class Evaluation:
     overall: dict[str, Score]
     by_household: list[dict[str, float]]
     rollouts: dict[str, Rollout]
-    yardstick: str = "objective"
     reward: str = "planner"
+
+    @property
+    def yardstick(self) -> str:
+        """What ``by_household`` holds: ``"objective"`` or ``"certainty equivalent"``.
+
+        The planner objective for the planner reward; the certainty-equivalent consumption for
+        crra (euros a month) and merton (terminal wealth).
+        """
+        return "objective" if self.reward == "planner" else "certainty equivalent"
 
     def shares_of_optimum(self, name: str) -> np.ndarray | None:
         """``name``'s yardstick over the optimum's, household by household (None without the optimum).
@@ -178,8 +185,7 @@ def evaluate(
         {name: household_yardstick(result, first.households == h, pool, h, config) for name, result in rollouts.items()}
         for h in range(pool.size)
     ]
-    yardstick = "objective" if config.reward == "planner" else "certainty equivalent"
-    return Evaluation(pool.size, n_paths, seed, overall, by_household, rollouts, yardstick, config.reward)
+    return Evaluation(pool.size, n_paths, seed, overall, by_household, rollouts, config.reward)
 
 
 def household_yardstick(result: Rollout, mask: np.ndarray, pool: HouseholdPool, h: int, config: EnvConfig) -> float:

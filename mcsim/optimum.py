@@ -42,12 +42,13 @@ from ._dp_kernels import (
     retirement_values,
     solve_stage,
 )
-from ._env_kernels import CONSUMPTION_FLOOR
+from ._env_kernels import CONSUMPTION_FLOOR, household_market, reference_consumption
 from .checks import integer, number
 from .env import EnvConfig
 from .errors import ParameterError
 from .household import HouseholdPool
 from .market import NORMAL, MarketArrays
+from .policies import disposable_incomes
 
 MAX_TABLE = 5_000_000
 """Largest wealth points x terminal paths: each thread holds one such float64 table (40 MB)."""
@@ -231,23 +232,9 @@ class _Problem:
                 grid.x0, grid.dx, grid.shift)
 
 
-def household_market(pool: HouseholdPool, h: int) -> MarketArrays:
-    """Household ``h``'s equities-and-bonds market."""
-    return MarketArrays(pool.model, pool.drift[h], pool.vol[h], pool.chol[h], pool.t_df,
-                        float(pool.inflation_drift[h]), float(pool.inflation_vol[h]))
-
-
 def household_incomes(pool: HouseholdPool, h: int) -> np.ndarray:
     """Disposable income of each month to retirement, float64[n_accum] (the env's ``disposable_income``)."""
-    months = np.arange(int(pool.n_accum[h]))
-    income = pool.income[h] * pool.income_growth[h] ** months
-    running = months[:, None] < pool.charge_end[h][None, :]
-    return np.maximum(0.0, income - (running * pool.charge_amount[h][None, :]).sum(axis=1))
-
-
-def reference_consumption(pool: HouseholdPool, h: int) -> float:
-    """The consumption CRRA utilities are measured against (the env's): the target income, or the income."""
-    return float(pool.target[h]) if pool.target[h] > 0.0 else max(float(pool.income[h]), 1.0)
+    return disposable_incomes(pool, np.array([h]), np.arange(int(pool.n_accum[h]))[None, :])[0]
 
 
 def lifetime_weight(pool: HouseholdPool, h: int, config: EnvConfig, from_month: int = 0) -> float:

@@ -143,16 +143,14 @@ def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, o
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """A trained policy's strategy for one household, and its evaluation beside the baselines.
+class StrategyView:
+    """A strategy for one household by decision step, as the strategy chart draws it, and its evaluation.
 
-    Per decision step: ``ages`` (its start), the median ``monthly_saving`` and ``equity_share``
-    over paths; ``end_ages`` and ``wealth_percentiles`` (p10, p50, p90) at each step's end.
+    ``ages`` (each step's start), ``monthly_saving`` and ``equity_share`` per step; ``end_ages``
+    and ``wealth_percentiles`` (p10, p50, p90) at each step's end.
     """
 
-    run: str
     profile: str
-    phases: list[Phase]
     ages: np.ndarray
     monthly_saving: np.ndarray
     equity_share: np.ndarray
@@ -160,6 +158,14 @@ class Prediction:
     wealth_percentiles: np.ndarray
     retirement_age: float
     evaluation: Evaluation
+
+
+@dataclass(frozen=True)
+class Prediction(StrategyView):
+    """A trained policy's strategy for one household (medians over paths), evaluated beside the baselines."""
+
+    run: str
+    phases: list[Phase]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
@@ -199,26 +205,18 @@ def predict_household(
 
 
 @dataclass(frozen=True)
-class OptimumReport:
+class OptimumReport(StrategyView):
     """A household's optimum: its policy on the median market, its value, and its evaluation beside the baselines.
 
-    ``ages``, ``monthly_saving``, ``savings_rate``, ``equity_share`` follow the median market path
-    (every shock zero); ``end_ages`` and ``wealth_percentiles`` (p10, p50, p90) come from the
-    evaluation's paths. ``simulated_value`` is the mean episode return of the optimal policy in
-    the environment it was solved for (its terminal estimate included), on the evaluation's paths.
+    ``ages``, ``monthly_saving``, ``equity_share`` follow the median market ``path`` (every shock
+    zero); ``end_ages`` and ``wealth_percentiles`` come from the evaluation's paths.
+    ``simulated_value`` is the mean episode return of the optimal policy in the environment it was
+    solved for (its terminal estimate included), on the evaluation's paths.
     """
 
-    profile: str
     reward: str
     policy: OptimalPolicy
     path: MedianPath
-    ages: np.ndarray
-    monthly_saving: np.ndarray
-    equity_share: np.ndarray
-    end_ages: np.ndarray
-    wealth_percentiles: np.ndarray
-    retirement_age: float
-    evaluation: Evaluation
     simulated_value: float
 
     def to_dict(self) -> dict[str, Any]:
