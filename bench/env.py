@@ -20,9 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcsim.env import RetirementEnv  # noqa: E402
-from mcsim.household import sample_pool  # noqa: E402
-from mcsim.vec_env import NumbaVecEnv  # noqa: E402
+from mcsim.env.environment import RetirementEnv  # noqa: E402
+from mcsim.env.household import sample_pool  # noqa: E402
+from mcsim.env.vec_env import NumbaVecEnv  # noqa: E402
 
 POOL_SIZE, POOL_SEED = 200, 7
 

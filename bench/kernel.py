@@ -30,10 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcsim._rng import seed_stream, standard_normal  # noqa: E402
-from mcsim.arrays import ProfileArrays, compile_profile  # noqa: E402
-from mcsim.profile import load_profile  # noqa: E402
-from mcsim.simulation import numba_threads, run_paths  # noqa: E402
+from mcsim.core.arrays import ProfileArrays, compile_profile  # noqa: E402
+from mcsim.core.profile import load_profile  # noqa: E402
+from mcsim.core.rng import seed_stream, standard_normal  # noqa: E402
+from mcsim.core.simulation import numba_threads, run_paths  # noqa: E402
 from tests.reference import simulate_reference  # noqa: E402
 
 
@@ -161,18 +161,18 @@ def main() -> None:
     print(f"normals per second, one thread: per-path xoshiro256** ziggurat {ours / 1e6:.0f} M, Generator {theirs / 1e6:.0f} M")
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    simulate_code = "from mcsim.simulation import simulate; simulate('default', 1000, seed=1)"
+    simulate_code = "from mcsim.core.simulation import simulate; simulate('default', 1000, seed=1)"
     with tempfile.TemporaryDirectory() as cache:
         cold = subprocess_seconds(simulate_code, {**env, "NUMBA_CACHE_DIR": cache})
         warm = subprocess_seconds(simulate_code, {**env, "NUMBA_CACHE_DIR": cache})
-    imports = subprocess_seconds("import mcsim.simulation", env)
+    imports = subprocess_seconds("import mcsim.core.simulation", env)
     cli = [sys.executable, "-m", "mcsim", "simulate", "--paths", "1000"]
     subprocess.run(cli, check=True, env=env, cwd=ROOT, capture_output=True)
     start = time.perf_counter()
     subprocess.run(cli, check=True, env=env, cwd=ROOT, capture_output=True)
     whole = time.perf_counter() - start
     print(f"process simulating 1,000 paths: empty cache {cold:.2f} s (compile {cold - warm:.2f} s), warm cache {warm:.2f} s")
-    print(f"start-up: import mcsim.simulation {imports:.2f} s; whole `mcsim simulate --paths 1000` {whole:.2f} s")
+    print(f"start-up: import mcsim.core.simulation {imports:.2f} s; whole `mcsim simulate --paths 1000` {whole:.2f} s")
 
 
 if __name__ == "__main__":

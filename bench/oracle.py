@@ -25,13 +25,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcsim.env import EnvConfig  # noqa: E402
-from mcsim.evaluation import OPTIMUM, evaluate  # noqa: E402
-from mcsim.household import sample_pool  # noqa: E402
-from mcsim.optimum import SolverGrid, solve_household  # noqa: E402
-from mcsim.policies import BASELINES  # noqa: E402
-from mcsim.reports import held_out_pool, run_optimum, strategies  # noqa: E402
-from mcsim.training import TrainConfig, Trainer, load_agent  # noqa: E402
+from mcsim.env.environment import EnvConfig  # noqa: E402
+from mcsim.env.household import sample_pool  # noqa: E402
+from mcsim.env.policies import BASELINES  # noqa: E402
+from mcsim.optimum.solver import SolverGrid, solve_household  # noqa: E402
+from mcsim.training.evaluation import OPTIMUM, evaluate  # noqa: E402
+from mcsim.training.reports import held_out_pool, run_optimum, strategies  # noqa: E402
+from mcsim.training.trainer import TrainConfig, Trainer, load_agent  # noqa: E402
 
 
 def thirty_year_household():

@@ -22,10 +22,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcsim.env import EnvConfig  # noqa: E402
-from mcsim.household import pool_from_profiles  # noqa: E402
-from mcsim.policies import rollout  # noqa: E402
-from mcsim.training import TrainConfig, Trainer, load_agent  # noqa: E402
+from mcsim.env.environment import EnvConfig  # noqa: E402
+from mcsim.env.household import pool_from_profiles  # noqa: E402
+from mcsim.env.policies import rollout  # noqa: E402
+from mcsim.training.trainer import TrainConfig, Trainer, load_agent  # noqa: E402
 
 
 def median_ms(run, repeats: int) -> float:
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     from rich.console import Console
 
-    from mcsim.exporters import exporters
+    from mcsim.plugins.exporters import exporters
 
     with tempfile.TemporaryDirectory() as folder:
         run = Path(folder) / "run"

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mcsim.env import RetirementEnv  # noqa: E402
-from mcsim.household import pool_from_profiles  # noqa: E402
-from mcsim.vec_env import NumbaVecEnv  # noqa: E402
+from mcsim.env.environment import RetirementEnv  # noqa: E402
+from mcsim.env.household import pool_from_profiles  # noqa: E402
+from mcsim.env.vec_env import NumbaVecEnv  # noqa: E402
 
 
 def make_env(step_months: int) -> RetirementEnv:

@@ -1,5 +1,5 @@
 """Run the CLI as ``python -m mcsim``."""
 
-from .cli import main
+from .cli.main import main
 
 main()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mcsim.profile import Profile, profile_from_dict
+from mcsim.core.profile import Profile, profile_from_dict
 
 # Installed third-party plugins must not leak into the tests: only ours (built-ins and sb3) load.
 os.environ["MCSIM_LOAD_PLUGINS"] = "sb3,onnx,coreml"

@@ -1,6 +1,6 @@
 """A slow, obviously-correct NumPy reference of the Monte Carlo model, vectorized over paths.
 
-Written from the model's description (see ``mcsim._kernels``), sharing no code with the kernels:
+Written from the model's description (see ``mcsim.core.kernels``), sharing no code with the kernels:
 returns are drawn with NumPy's own Generator (or taken from the kernel's draws, to compare path
 by path), and each month is written out step by step over arrays of paths.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcsim.arrays import ProfileArrays
-from mcsim.market import NORMAL, STUDENT_T, MarketArrays
+from mcsim.core.arrays import ProfileArrays
+from mcsim.core.market import NORMAL, STUDENT_T, MarketArrays
 
 
 def draw_market(

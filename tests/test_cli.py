@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import mcsim
-from mcsim.cli import cli, main
-from mcsim.profile import embedded_profile_names, load_profile, profile_from_dict
+from mcsim.cli.main import cli, main
+from mcsim.core.profile import embedded_profile_names, load_profile, profile_from_dict
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -9,10 +9,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from mcsim.env import EnvConfig, RetirementEnv
-from mcsim.household import pool_from_profiles, sample_pool
-from mcsim.policies import ConstantMix, OwnPlan, rollout
-from mcsim.simulation import simulate
+from mcsim.core.simulation import simulate
+from mcsim.env.environment import EnvConfig, RetirementEnv
+from mcsim.env.household import pool_from_profiles, sample_pool
+from mcsim.env.policies import ConstantMix, OwnPlan, rollout
 
 from .conftest import make_profile
 

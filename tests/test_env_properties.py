@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mcsim.env import EnvConfig, RetirementEnv
-from mcsim.errors import ParameterError
-from mcsim.household import HouseholdPool, pool_from_profiles, sample_pool
-from mcsim.profile import embedded_profile_names
+from mcsim.core.errors import ParameterError
+from mcsim.core.profile import embedded_profile_names
+from mcsim.env.environment import EnvConfig, RetirementEnv
+from mcsim.env.household import HouseholdPool, pool_from_profiles, sample_pool
 
 from .conftest import make_profile
 

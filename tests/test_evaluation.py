@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcsim.env import EnvConfig
-from mcsim.evaluation import Evaluation, planner_objective, strategy_phases
+from mcsim.env.environment import EnvConfig
+from mcsim.training.evaluation import Evaluation, planner_objective, strategy_phases
 
 
 def test_planner_objective_by_hand() -> None:

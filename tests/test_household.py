@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mcsim.arrays import plan_arrays
-from mcsim.errors import ParameterError
-from mcsim.household import MAX_CHARGES, HouseholdPool, pool_from_profiles, sample_pool
-from mcsim.market import LOGNORMAL, RETURN_MODELS, lognormal_monthly
-from mcsim.profile import ACCOUNT_TAX_ON_GAINS_PCT, Profile, embedded_profile_names, load_profile
+from mcsim.core.arrays import plan_arrays
+from mcsim.core.errors import ParameterError
+from mcsim.core.market import LOGNORMAL, RETURN_MODELS, lognormal_monthly
+from mcsim.core.profile import ACCOUNT_TAX_ON_GAINS_PCT, Profile, embedded_profile_names, load_profile
+from mcsim.env.household import MAX_CHARGES, HouseholdPool, pool_from_profiles, sample_pool
 
 from .conftest import make_profile
 

@@ -8,11 +8,11 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from mcsim._kernels import NOT_DEPLETED, market_draws
-from mcsim.arrays import compile_profile
-from mcsim.market import lognormal_monthly
-from mcsim.profile import load_profile
-from mcsim.simulation import run_paths
+from mcsim.core.arrays import compile_profile
+from mcsim.core.kernels import NOT_DEPLETED, market_draws
+from mcsim.core.market import lognormal_monthly
+from mcsim.core.profile import load_profile
+from mcsim.core.simulation import run_paths
 
 from .conftest import make_profile
 from .reference import run_reference, simulate_reference
@@ -181,7 +181,7 @@ def test_correlation_is_applied() -> None:
 
 
 def test_exp_in_place_matches_numpy_to_the_last_bits() -> None:
-    from mcsim._kernels import exp_in_place
+    from mcsim.core.kernels import exp_in_place
 
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(0, 0.3, 100_000), np.linspace(-700, 700, 100_001), [0.0, -0.0, 1e-300]])

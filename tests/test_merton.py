@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mcsim.env import RetirementEnv
-from mcsim.errors import ParameterError
-from mcsim.merton import MertonProblem, constant_share_utility
-from mcsim.policies import ConstantMix, rollout
+from mcsim.core.errors import ParameterError
+from mcsim.env.environment import RetirementEnv
+from mcsim.env.policies import ConstantMix, rollout
+from mcsim.optimum.merton import MertonProblem, constant_share_utility
 
 PATHS = 20_000
 

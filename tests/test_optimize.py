@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mcsim.arrays import compile_profile
-from mcsim.errors import ParameterError
-from mcsim.optimize import MAX_MONTHLY_SAVING, minimum_saving, success_probability
-from mcsim.profile import load_profile
+from mcsim.core.arrays import compile_profile
+from mcsim.core.errors import ParameterError
+from mcsim.core.optimize import MAX_MONTHLY_SAVING, minimum_saving, success_probability
+from mcsim.core.profile import load_profile
 
 from .conftest import make_profile
 

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mcsim._dp_kernels import (
+from mcsim.cli.main import cli
+from mcsim.core.errors import ParameterError
+from mcsim.core.kernels import market_draws
+from mcsim.env.environment import EnvConfig
+from mcsim.env.household import pool_from_profiles, sample_pool
+from mcsim.env.kernels import INFO_SIZE, new_state, reset_env, retirement_path, step_env
+from mcsim.env.policies import BASELINES, rollout
+from mcsim.env.vec_env import NumbaVecEnv
+from mcsim.optimum.kernels import (
     ACCUMULATION,
     CERTAINTY,
     CRRA_REWARD,
@@ -18,17 +26,9 @@ from mcsim._dp_kernels import (
     accumulation_reward,
     action_value,
 )
-from mcsim._env_kernels import INFO_SIZE, new_state, reset_env, retirement_path, step_env
-from mcsim._kernels import market_draws
-from mcsim.agents import get_backend
-from mcsim.cli import cli
-from mcsim.dp_agent import Optimum
-from mcsim.env import EnvConfig
-from mcsim.errors import ParameterError
-from mcsim.evaluation import OPTIMUM, evaluate
-from mcsim.household import pool_from_profiles, sample_pool
-from mcsim.merton import MertonProblem
-from mcsim.optimum import (
+from mcsim.optimum.merton import MertonProblem
+from mcsim.optimum.policy import Optimum
+from mcsim.optimum.solver import (
     SolverGrid,
     WealthGrid,
     certainty_equivalent,
@@ -43,8 +43,8 @@ from mcsim.optimum import (
     step_tables,
     terminal_values,
 )
-from mcsim.policies import BASELINES, rollout
-from mcsim.vec_env import NumbaVecEnv
+from mcsim.plugins.agents import get_backend
+from mcsim.training.evaluation import OPTIMUM, evaluate
 
 SMALL = SolverGrid(wealth_points=120, terminal_paths=300)
 

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from mcsim import hookimpl
-from mcsim.agents import Agent, AgentBackend, agent_backends, get_backend
-from mcsim.cli import cli
-from mcsim.errors import ParameterError
-from mcsim.plugins import pm
-from mcsim.policies import rollout
-from mcsim.vec_env import NumbaVecEnv
+from mcsim.cli.main import cli
+from mcsim.core.errors import ParameterError
+from mcsim.env.policies import rollout
+from mcsim.env.vec_env import NumbaVecEnv
+from mcsim.plugins.agents import Agent, AgentBackend, agent_backends, get_backend
+from mcsim.plugins.manager import pm
 
 
 class HalfAgent(Agent):
@@ -102,8 +102,8 @@ def test_cli_lists_plugins_and_agents(half_plugin: None) -> None:
     runner = CliRunner()
     plugins = json.loads(runner.invoke(cli, ["plugins"]).output)
     names = {row["name"]: row for row in plugins}
-    assert names["mcsim.baseline_agents"]["hooks"] == ["register_agents"]
-    assert names["mcsim.baseline_agents"]["distribution"] == "mcsim"
+    assert names["mcsim.plugins.baseline_agents"]["hooks"] == ["register_agents"]
+    assert names["mcsim.plugins.baseline_agents"]["distribution"] == "mcsim"
     assert set(names["half-plugin"]["hooks"]) == {"register_agents", "register_commands"}
     result = runner.invoke(cli, ["agents"])
     assert result.exit_code == 0
@@ -113,7 +113,7 @@ def test_cli_lists_plugins_and_agents(half_plugin: None) -> None:
 
 
 def test_baseline_agents_act_like_their_policies() -> None:
-    from mcsim.policies import GlidePath
+    from mcsim.env.policies import GlidePath
 
     env = NumbaVecEnv(3, "default", seed=2)
     obs = env.reset()

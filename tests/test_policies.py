@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mcsim._env_kernels import OBS_SIZE
-from mcsim.arrays import plan_arrays
-from mcsim.errors import ParameterError
-from mcsim.household import HouseholdPool, pool_from_profiles, sample_pool
-from mcsim.policies import BASELINES, ConstantMix, GlidePath, OwnPlan, Policy, rollout
-from mcsim.profile import embedded_profile_names, load_profile
-from mcsim.vec_env import NumbaVecEnv
+from mcsim.core.arrays import plan_arrays
+from mcsim.core.errors import ParameterError
+from mcsim.core.profile import embedded_profile_names, load_profile
+from mcsim.env.household import HouseholdPool, pool_from_profiles, sample_pool
+from mcsim.env.kernels import OBS_SIZE
+from mcsim.env.policies import BASELINES, ConstantMix, GlidePath, OwnPlan, Policy, rollout
+from mcsim.env.vec_env import NumbaVecEnv
 
 
 @pytest.fixture(scope="module")
@@ -229,9 +229,9 @@ def test_rollout_passes_config_to_the_env() -> None:
 
 
 def test_numpy_disposable_incomes_match_the_kernel() -> None:
-    from mcsim._env_kernels import disposable_income
-    from mcsim.household import sample_pool
-    from mcsim.policies import disposable_incomes
+    from mcsim.env.household import sample_pool
+    from mcsim.env.kernels import disposable_income
+    from mcsim.env.policies import disposable_incomes
 
     pool = sample_pool(50, seed=9)
     households = np.arange(50)

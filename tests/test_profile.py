@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mcsim.errors import ProfileError
-from mcsim.profile import Profile, embedded_profile_names, load_profile, profile_from_dict
+from mcsim.core.errors import ProfileError
+from mcsim.core.profile import Profile, embedded_profile_names, load_profile, profile_from_dict
 
 from .conftest import BASE, make_profile
 

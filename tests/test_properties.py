@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mcsim.errors import ProfileError
-from mcsim.optimize import MAX_MONTHLY_SAVING, minimum_saving
-from mcsim.profile import ACCOUNT_TAX_ON_GAINS_PCT, profile_from_dict
-from mcsim.simulation import simulate
+from mcsim.core.errors import ProfileError
+from mcsim.core.optimize import MAX_MONTHLY_SAVING, minimum_saving
+from mcsim.core.profile import ACCOUNT_TAX_ON_GAINS_PCT, profile_from_dict
+from mcsim.core.simulation import simulate
 
 from .conftest import BASE
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from mcsim._jit import jit
-from mcsim._rng import seed_stream, standard_gamma, standard_normal, uniform
+from mcsim.core.jit import jit
+from mcsim.core.rng import seed_stream, standard_gamma, standard_normal, uniform
 
 
 @jit

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcsim.arrays import compile_profile
-from mcsim.errors import ParameterError
-from mcsim.profile import load_profile
-from mcsim.simulation import numba_threads, run_paths, simulate
-from mcsim.stats import wilson_interval
+from mcsim.core.arrays import compile_profile
+from mcsim.core.errors import ParameterError
+from mcsim.core.profile import load_profile
+from mcsim.core.simulation import numba_threads, run_paths, simulate
+from mcsim.core.stats import wilson_interval
 
 
 def test_same_seed_bit_identical_with_one_thread_or_two() -> None:

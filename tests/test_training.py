@@ -12,9 +12,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from mcsim.cli import cli, main
-from mcsim.errors import ParameterError
-from mcsim.training import TrainConfig, Trainer, load_agent
+from mcsim.cli.main import cli, main
+from mcsim.core.errors import ParameterError
+from mcsim.training.trainer import TrainConfig, Trainer, load_agent
 
 pytest.importorskip("mcsim_sb3")
 
@@ -206,8 +206,8 @@ def test_ppo_learns_the_merton_share() -> None:
     """On the Merton configuration PPO's equity share ends within 0.1 of (mu - r) / (gamma sigma^2)."""
     from mcsim_sb3.backend import Sb3Backend
 
-    from mcsim.merton import MertonProblem
-    from mcsim.vec_env import NumbaVecEnv
+    from mcsim.env.vec_env import NumbaVecEnv
+    from mcsim.optimum.merton import MertonProblem
 
     problem = MertonProblem(years=5)
     env = NumbaVecEnv(64, problem.pool(), seed=0, **problem.env_config())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcsim.env import RetirementEnv
-from mcsim.errors import ParameterError
-from mcsim.household import sample_pool
-from mcsim.vec_env import NumbaVecEnv
+from mcsim.core.errors import ParameterError
+from mcsim.env.environment import RetirementEnv
+from mcsim.env.household import sample_pool
+from mcsim.env.vec_env import NumbaVecEnv
 
 
 @pytest.mark.parametrize(

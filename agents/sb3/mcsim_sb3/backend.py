@@ -21,10 +21,10 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 from stable_baselines3.sac.policies import SACPolicy
 
-from mcsim.agents import Agent, AgentBackend, Learner
-from mcsim.env import observation_space
-from mcsim.errors import ParameterError
-from mcsim.runio import read_json, write_json
+from mcsim.core.errors import ParameterError
+from mcsim.env.environment import observation_space
+from mcsim.plugins.agents import Agent, AgentBackend, Learner
+from mcsim.training.runio import read_json, write_json
 
 NETWORKS: dict[str, list[int]] = {
     "standard": [128, 64, 32],

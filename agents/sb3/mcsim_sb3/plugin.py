@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mcsim import hookimpl
-from mcsim.agents import AgentBackend
+from mcsim.plugins.agents import AgentBackend
 
 
 @hookimpl

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from mcsim import __version__ as mcsim_version
-from mcsim._env_kernels import OBS_NAMES
-from mcsim.agents import Agent
-from mcsim.errors import ParameterError
-from mcsim.exporters import Exporter, actor_of
+from mcsim.core.errors import ParameterError
+from mcsim.env.kernels import OBS_NAMES
+from mcsim.plugins.agents import Agent
+from mcsim.plugins.exporters import Exporter, actor_of
 
 INPUT, OUTPUT = "observation", "action"
 MAX_BATCH = 100_000

@@ -33,7 +33,7 @@ def register_commands(cli: click.Group) -> None:
         Example:
           mcsim export-coreml runs/sb3-ppo-seed0 -o policy.mlpackage
         """
-        from mcsim.exporters import export_run
+        from mcsim.training.export import export_run
 
         path = export_run(run, output, "coreml", "mcsim-coreml")
         click.echo(f"Core ML package written to {path}")

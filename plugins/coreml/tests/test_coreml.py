@@ -14,8 +14,8 @@ os.environ.setdefault("MCSIM_LOAD_PLUGINS", "sb3,onnx,coreml")
 
 from mcsim_coreml.mil import UnsupportedOp, run_program  # noqa: E402
 
-from mcsim.cli import cli, main  # noqa: E402
-from mcsim.training import load_agent  # noqa: E402
+from mcsim.cli.main import cli, main  # noqa: E402
+from mcsim.training.trainer import load_agent  # noqa: E402
 
 TINY = ["--profiles", "4", "--episodes", "3", "--network", "standard", "--envs", "4"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from mcsim.agents import Agent, AgentBackend, Learner
-from mcsim.errors import ParameterError
-from mcsim.runio import read_json, write_json
+from mcsim.core.errors import ParameterError
+from mcsim.plugins.agents import Agent, AgentBackend, Learner
+from mcsim.training.runio import read_json, write_json
 
 STATE_FILE = "random_search.json"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mcsim.agents import get_backend
 from mcsim.cli import cli
 from mcsim.plugins import pm
+from mcsim.plugins.agents import get_backend
 from mcsim.training import load_agent
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from mcsim import __version__ as mcsim_version
-from mcsim.agents import Agent
-from mcsim.exporters import Exporter, actor_of
-from mcsim.runio import publish
+from mcsim.plugins.agents import Agent
+from mcsim.plugins.exporters import Exporter, actor_of
+from mcsim.training.runio import publish
 
 INPUT, OUTPUT = "observation", "action"
 OPSET = 18

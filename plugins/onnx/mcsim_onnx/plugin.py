@@ -31,7 +31,7 @@ def register_commands(cli: click.Group) -> None:
         Example:
           mcsim export-onnx runs/sb3-ppo-seed0 -o policy.onnx
         """
-        from mcsim.exporters import export_run
+        from mcsim.training.export import export_run
 
         path = export_run(run, output, "onnx", "mcsim-onnx")
         click.echo(f"ONNX model written to {path}")

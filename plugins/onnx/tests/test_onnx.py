@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 os.environ.setdefault("MCSIM_LOAD_PLUGINS", "sb3,onnx")
 
-from mcsim.cli import cli, main  # noqa: E402
-from mcsim.training import load_agent  # noqa: E402
+from mcsim.cli.main import cli, main  # noqa: E402
+from mcsim.training.trainer import load_agent  # noqa: E402
 
 TINY = ["--profiles", "4", "--episodes", "3", "--network", "standard", "--envs", "4"]
 
@@ -68,7 +68,7 @@ def test_predict_with_the_onnx_runtime_needs_no_torch(runs: dict[str, Path]) -> 
     assert CliRunner().invoke(cli, ["export-onnx", str(run)]).exit_code == 0
     code = (
         "import sys; sys.modules['torch'] = None\n"  # any import of torch now fails
-        "from mcsim.cli import main\n"
+        "from mcsim.cli.main import main\n"
         f"main(['predict', {str(run)!r}, '--runtime', 'onnx', '--mc', '30', '--json'])\n"
     )
     env = {**os.environ, "MCSIM_LOAD_PLUGINS": "sb3,onnx"}
@@ -95,7 +95,7 @@ def test_an_agent_without_a_torch_actor_is_refused(tmp_path: Path, capsys: pytes
     pytest.importorskip("mcsim_example")
     from mcsim_example import plugin
 
-    from mcsim.plugins import pm
+    from mcsim.plugins.manager import pm
 
     pm.register(plugin, name="example")
     try:

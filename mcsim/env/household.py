@@ -2,7 +2,7 @@
 
 The environment's market has two asset classes, equities and bonds (the action chooses the equity
 share), plus inflation. A profile's market provides them when it names assets ``equities`` and
-``bonds``; otherwise the defaults of :class:`~mcsim.profile.Market` stand in. A household's accounts
+``bonds``; otherwise the defaults of :class:`~mcsim.core.profile.Market` stand in. A household's accounts
 are pooled into one portfolio with their balance-weighted fee and tax rate.
 
 The sampler draws varied households for a *general* model: ages 22-60, retirement 60-70, life
@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .arrays import plan_arrays, retirement_ages, retirement_spending
-from .checks import integer, number
-from .errors import ParameterError
-from .market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
-from .profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between, profile_from_dict
+from ..core.arrays import plan_arrays, retirement_ages, retirement_spending
+from ..core.checks import integer, number
+from ..core.errors import ParameterError
+from ..core.market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
+from ..core.profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between, profile_from_dict
 
 MAX_CHARGES = 4
 """Charges (mortgage, children, ...) per household the pool keeps; a profile with more is refused."""
@@ -238,7 +238,7 @@ def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0) -> Househo
 def _annual(drift: float, vol: float) -> tuple[float, float]:
     """Annual arithmetic mean and volatility (percent) of a monthly lognormal (drift, vol).
 
-    The inverse of :func:`~mcsim.market.lognormal_monthly`.
+    The inverse of :func:`~mcsim.core.market.lognormal_monthly`.
     """
     variance = 12.0 * vol * vol
     mean = np.exp(12.0 * drift + 0.5 * variance) - 1.0

@@ -1,27 +1,20 @@
-"""Built-in plugin: the optimum (dynamic programming, :mod:`mcsim.optimum`) as the agent ``dp``.
+"""The optimum as a policy: each household's solved policy tables, read at the env's decision step and wealth.
 
 The optimum is household-specific: it solves each household of the env's pool the first time it
-acts there (a few seconds each), for the env's own objective, and then reads its policy tables at
-the env's decision step and wealth.
+acts there (a few seconds each), for the env's own objective, and keeps the solution by content.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import asdict, replace
-from typing import Any
 
 import numpy as np
 
-from .agents import Agent, AgentBackend
-from .baseline_agents import PolicyAgent
-from .env import EnvConfig
-from .errors import ParameterError
-from .hookspecs import hookimpl
-from .household import HouseholdPool
-from .optimum import OptimalPolicy, SolverGrid, solve_household
-from .vec_env import NumbaVecEnv
+from ..env.environment import EnvConfig
+from ..env.household import HouseholdPool
+from ..env.vec_env import NumbaVecEnv
+from .solver import OptimalPolicy, SolverGrid, solve_household
 
 
 def household_key(pool: HouseholdPool, h: int) -> str:
@@ -35,7 +28,7 @@ def household_key(pool: HouseholdPool, h: int) -> str:
 
 
 class Optimum:
-    """The optimal policy of every household it meets (a :class:`~mcsim.policies.Policy`).
+    """The optimal policy of every household it meets (a :class:`~mcsim.env.policies.Policy`).
 
     It optimizes the env's objective (its config), with the terminal estimate of ``mc_paths``
     paths when given (say, the training reward's 50 while evaluation episodes run with one), else
@@ -69,25 +62,3 @@ class Optimum:
             here = households == h
             actions[here] = self.solution(env.pool, int(h), objective).actions(steps[here], wealth[here])
         return actions
-
-
-class OptimumBackend(AgentBackend):
-    """Makes the ``dp`` agent; its configuration may set the solver's grid sizes (:class:`SolverGrid` fields)."""
-
-    name = "dp"
-    description = "the optimum by dynamic programming, solved per household (the yardstick of % of optimum)"
-
-    def create(self, env: NumbaVecEnv, config: dict[str, Any]) -> Agent:
-        """The optimum as an agent acting in ``env``."""
-        try:
-            solver = SolverGrid(**config)
-        except TypeError as error:
-            known = ", ".join(SolverGrid.__dataclass_fields__)
-            raise ParameterError("dp", f"unknown solver setting ({error}); known: {known}") from None
-        return PolicyAgent(Optimum(solver), env)
-
-
-@hookimpl
-def register_agents(register: Callable[[AgentBackend], None]) -> None:
-    """Register the optimum."""
-    register(OptimumBackend())

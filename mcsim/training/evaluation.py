@@ -9,7 +9,7 @@ share of the worst 10% of paths.
 
 Each household's *yardstick* is that objective for the planner reward and, for the crra and merton
 objectives, the certainty-equivalent consumption (euros a month over the whole life; terminal
-wealth for merton) of the mean lifetime utility. With the optimum (:mod:`mcsim.dp_agent`) among
+wealth for merton) of the mean lifetime utility. With the optimum (:mod:`mcsim.optimum.policy`) among
 the strategies, every strategy's yardstick is also reported as a share of the optimum's.
 """
 
@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ._env_kernels import SHORTFALL_SHARE
-from .env import EnvConfig
-from .household import HouseholdPool
-from .optimum import certainty_equivalent
-from .policies import Policy, Rollout, rollout
-from .stats import Interval, wilson_interval
+from ..core.stats import Interval, wilson_interval
+from ..env.environment import EnvConfig
+from ..env.household import HouseholdPool
+from ..env.kernels import SHORTFALL_SHARE
+from ..env.policies import Policy, Rollout, rollout
+from ..optimum.solver import certainty_equivalent
 
 BOOTSTRAP_SAMPLES = 400
 TIE = 1e-9

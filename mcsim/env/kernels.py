@@ -14,11 +14,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from ._jit import jit
-from ._kernels import NOT_DEPLETED, decumulate, draw_real_returns
-from ._rng import next_u64, seed_stream, uniform
-from .arrays import PlanArrays
-from .market import MarketArrays
+from ..core.arrays import PlanArrays
+from ..core.jit import jit
+from ..core.kernels import NOT_DEPLETED, decumulate, draw_real_returns
+from ..core.market import MarketArrays
+from ..core.rng import next_u64, seed_stream, uniform
 
 PLANNER = 0
 CRRA = 1

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ..env.policies import Bisection, ConstantMix, GlidePath, OwnPlan, Policy
+from ..env.vec_env import NumbaVecEnv
 from .agents import Agent, AgentBackend
 from .hookspecs import hookimpl
-from .policies import Bisection, ConstantMix, GlidePath, OwnPlan, Policy
-from .vec_env import NumbaVecEnv
 
 
 @dataclass

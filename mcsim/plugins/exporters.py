@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ParameterError
 from .agents import Agent
-from .errors import ParameterError
-from .plugins import load_plugins, pm
+from .manager import load_plugins, pm
 
 
 class Exporter:
@@ -54,21 +54,3 @@ def actor_of(agent: Agent, run: str | Path) -> Any:
     if actor is None:
         raise ParameterError("run", f"the agent of {run} has no torch actor to export ({type(agent).__name__})")
     return actor
-
-
-def export_run(run: str | Path, output: str | Path | None, name: str, distribution: str) -> Path:
-    """Export the agent of run directory ``run`` with exporter ``name`` (to ``RUN/policy<suffix>`` by default).
-
-    Checks the run first, then the output path (its suffix, its folder), then exports; every problem
-    is a ParameterError naming the run or ``--output``.
-    """
-    from .training import load_agent
-
-    agent, manifest = load_agent(run)
-    exporter = get_exporter(name, f"pip install {distribution}")
-    path = Path(output) if output else Path(run) / f"policy{exporter.suffix}"
-    if path.suffix != exporter.suffix:
-        raise ParameterError("--output", f"the {name} export must end in {exporter.suffix} (got '{path}')")
-    if not path.parent.is_dir():
-        raise ParameterError("--output", f"folder '{path.parent}' does not exist")
-    return exporter.export(agent, manifest, path)

@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from .env import EnvConfig
-from .errors import ParameterError
+from ..core.errors import ParameterError
+from ..core.profile import load_profile
+from ..env.environment import EnvConfig
+from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
+from ..env.policies import BASELINES, rollout
+from ..optimum.solver import MedianPath, OptimalPolicy, SolverGrid, median_path
 from .evaluation import OPTIMUM, Evaluation, Phase, evaluate, strategy_phases
-from .household import HouseholdPool, pool_from_profiles, sample_pool
-from .optimum import MedianPath, OptimalPolicy, SolverGrid, median_path
-from .policies import BASELINES, rollout
-from .profile import load_profile
-from .training import load_agent
+from .trainer import load_agent
 
 HELD_OUT_SEED = 7_777_777_777
 """Held-out households of ``evaluate`` are sampled with this seed plus ``--seed``: beyond any training
@@ -29,9 +29,9 @@ def _env_config(manifest: dict[str, Any]) -> EnvConfig:
 
 def load_exported_agent(run: str | Path, runtime: str) -> tuple[Any, dict[str, Any]]:
     """The agent of an export in the run directory (``policy.<format>``), and the run's manifest."""
-    from .exporters import get_exporter
+    from ..plugins.exporters import get_exporter
     from .runio import read_json
-    from .training import MANIFEST
+    from .trainer import MANIFEST
 
     exporter = get_exporter(runtime, f"install mcsim-{runtime} to predict with the {runtime} runtime")
     path = Path(run) / f"policy{exporter.suffix}"
@@ -108,7 +108,7 @@ class RunsReport:
 
 
 def strategies(agent: Any, optimum: Any | None) -> dict[str, Any]:
-    """The policy, the baselines and the optimum when given (a :class:`mcsim.dp_agent.Optimum`), by name."""
+    """The policy, the baselines and the optimum when given (a :class:`mcsim.optimum.policy.Optimum`), by name."""
     policies = {"policy": agent, **BASELINES}
     if optimum is not None:
         policies[OPTIMUM] = optimum
@@ -119,7 +119,7 @@ def run_optimum(manifest: dict[str, Any], optimum: bool) -> Any | None:
     """The optimum of a run's training objective (its terminal estimate's paths included), if asked."""
     if not optimum:
         return None
-    from .dp_agent import Optimum
+    from ..optimum.policy import Optimum
 
     return Optimum(mc_paths=_env_config(manifest).mc_paths)
 
@@ -233,7 +233,7 @@ class OptimumReport(StrategyView):
 def optimum_report(profile_source: str, config: EnvConfig, n_paths: int, seed: int, solver: SolverGrid | None = None
                    ) -> OptimumReport:
     """Solve the household's optimum for ``config``, follow it on the median market, evaluate it beside the baselines."""
-    from .dp_agent import Optimum
+    from ..optimum.policy import Optimum
 
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])

@@ -15,7 +15,7 @@ import pluggy
 
 from . import hookspecs
 
-DEFAULT_PLUGINS = ("mcsim.baseline_agents", "mcsim.dp_agent")
+DEFAULT_PLUGINS = ("mcsim.plugins.baseline_agents", "mcsim.plugins.dp_agent")
 
 pm = pluggy.PluginManager("mcsim")
 pm.add_hookspecs(hookspecs)
@@ -56,7 +56,7 @@ def plugin_list() -> list[dict[str, Any]]:
         if dist is not None:
             row["distribution"], row["version"] = dist.project_name, dist.version
         elif name in DEFAULT_PLUGINS:
-            from . import __version__
+            from .. import __version__
 
             row["distribution"], row["version"] = "mcsim", __version__
         rows.append(row)

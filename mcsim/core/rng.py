@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from .jit import jit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _STREAM_MULT = np.uint64(0xD1B54A32D192ED03)

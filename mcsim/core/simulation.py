@@ -10,10 +10,10 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from ._kernels import NOT_DEPLETED, simulate_paths
 from .arrays import ProfileArrays, compile_profile
 from .checks import integer, number
 from .errors import ParameterError
+from .kernels import NOT_DEPLETED, simulate_paths
 from .profile import MAX_MONEY, Profile, load_profile
 from .stats import Interval, Summary, wilson_interval
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import integer, number
-from .household import HouseholdPool
-from .market import LOGNORMAL, lognormal_monthly
-from .policies import ConstantMix, rollout
+from ..core.checks import integer, number
+from ..core.market import LOGNORMAL, lognormal_monthly
+from ..env.household import HouseholdPool
+from ..env.policies import ConstantMix, rollout
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import McsimError, one_line
+from .. import __version__
+from ..core.errors import McsimError, one_line
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -117,10 +117,10 @@ def simulate(
     Example:
       mcsim simulate mid_career_family --paths 20000 --seed 7 --plot fan.png
     """
+    from ..core.profile import load_profile
+    from ..core.simulation import simulate as run_simulation
     from .plot import check_output_path, write_fan_chart
-    from .profile import load_profile
     from .render import print_view, simulation_view
-    from .simulation import simulate as run_simulation
 
     household = load_profile(profile)
     if plot is not None:
@@ -161,7 +161,7 @@ def optimize(
     Example:
       mcsim optimize young_saver --success 0.95
     """
-    from .optimize import minimum_saving
+    from ..core.optimize import minimum_saving
     from .render import optimization_view, print_view
 
     result = minimum_saving(profile, target, n_paths, seed, precision=precision, threads=threads)
@@ -180,7 +180,7 @@ def profiles(as_json: bool) -> None:
     Example:
       mcsim profiles --json
     """
-    from .profile import embedded_profile_names, load_profile
+    from ..core.profile import embedded_profile_names, load_profile
     from .render import print_view, profiles_view
 
     rows = [(name, load_profile(name)) for name in embedded_profile_names()]
@@ -210,7 +210,7 @@ def profile_show(name: str, as_json: bool) -> None:
     Example:
       mcsim profile show mid_career_family
     """
-    from .profile import embedded_profile_names, embedded_profile_text, load_profile
+    from ..core.profile import embedded_profile_names, embedded_profile_text, load_profile
 
     household = load_profile(name)
     if as_json:
@@ -266,7 +266,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
     """
     from click.core import ParameterSource
 
-    from .training import TrainConfig, Trainer
+    from ..training.trainer import TrainConfig, Trainer
 
     given = {
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
@@ -309,8 +309,8 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
       mcsim evaluate runs/sb3-ppo-seed0 --profiles 20 --mc 1000
       mcsim evaluate runs/seed0 runs/seed1 runs/seed2 --json
     """
+    from ..training.reports import evaluate_runs
     from .render import evaluation_table, print_view
-    from .reports import evaluate_runs
 
     report = evaluate_runs(list(runs), n_households, n_paths, seed, optimum)
     if as_json:
@@ -344,9 +344,9 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
       mcsim predict runs/sb3-ppo-seed0 mid_career_family --plot strategy.png
       mcsim predict runs/sb3-ppo-seed0 --runtime onnx   # after mcsim export-onnx, no torch needed
     """
+    from ..training.reports import predict_household
     from .plot import check_output_path, write_strategy_chart
     from .render import evaluation_table, phases_table, print_view
-    from .reports import predict_household
 
     if plot is not None:
         check_output_path(plot)
@@ -389,11 +389,11 @@ def optimum(profile: str, reward: str, gamma: float, step_months: str, wealth_po
       mcsim optimum                             # the default profile, planner objective
       mcsim optimum young_saver --reward crra --plot optimum.png
     """
-    from .env import EnvConfig
-    from .optimum import SolverGrid
+    from ..env.environment import EnvConfig
+    from ..optimum.solver import SolverGrid
+    from ..training.reports import optimum_report
     from .plot import check_output_path, write_strategy_chart
     from .render import evaluation_table, median_path_table, print_view
-    from .reports import optimum_report
 
     if plot is not None:
         check_output_path(plot)
@@ -421,7 +421,7 @@ def plugins() -> None:
     Example:
       mcsim plugins
     """
-    from .plugins import plugin_list
+    from ..plugins.manager import plugin_list
 
     print_json(plugin_list())
 
@@ -435,7 +435,7 @@ def agents(as_json: bool) -> None:
     Example:
       mcsim agents --json
     """
-    from .agents import agent_backends
+    from ..plugins.agents import agent_backends
 
     backends = agent_backends()
     rows = [
@@ -467,7 +467,7 @@ def _missing_plugin_command(name: str, distribution: str) -> click.Command:
 
 
 def _add_plugin_commands() -> None:
-    from .plugins import load_plugins, pm
+    from ..plugins.manager import load_plugins, pm
 
     load_plugins()
     pm.hook.register_commands(cli=cli)

@@ -6,12 +6,12 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .evaluation import Evaluation, Phase
-from .optimize import OptimizationResult
-from .optimum import MedianPath
-from .profile import Profile
-from .simulation import SimulationResult
-from .stats import Summary
+from ..core.optimize import OptimizationResult
+from ..core.profile import Profile
+from ..core.simulation import SimulationResult
+from ..core.stats import Summary
+from ..optimum.solver import MedianPath
+from ..training.evaluation import Evaluation, Phase
 
 
 def euros(value: float) -> str:

@@ -22,9 +22,9 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import jit
-from ._rng import seed_stream, standard_gamma, standard_normal
+from .jit import jit
 from .market import NORMAL, STUDENT_T
+from .rng import seed_stream, standard_gamma, standard_normal
 
 NOT_DEPLETED = -1
 """Depletion month of a path whose money lasts to the end."""

@@ -1,4 +1,4 @@
-"""Compile a validated :class:`~mcsim.profile.Profile` into the flat arrays the kernels read.
+"""Compile a validated :class:`~mcsim.core.profile.Profile` into the flat arrays the kernels read.
 
 Month ``m`` (0-based) of a simulation runs from age ``start_age + m / 12``; the first ``n_accum``
 months save (the plan's contributions), the next ``n_decum`` months withdraw (the need net of pensions).

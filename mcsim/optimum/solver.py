@@ -12,7 +12,7 @@ known in advance, and the market is independent from month to month. Backward in
   quadrature; the month's saving grows with the same draw over the rest of the step;
 * after the last step, the environment's terminal reward as a function of wealth and of the
   retirement equity share (the last decision's), computed once on the grid from ``terminal_paths``
-  retirement paths of the core kernel's market draws (:func:`mcsim._dp_kernels.retirement_values`).
+  retirement paths of the core kernel's market draws (:func:`mcsim.optimum.kernels.retirement_values`).
 
 Approximations, all stated: the tax at retirement needs the nominal basis, which the state does
 not carry; the solver uses the basis ratio that its policy reaches on the median market path (from
@@ -31,7 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from ._dp_kernels import (
+from ..core.checks import integer, number
+from ..core.errors import ParameterError
+from ..core.market import NORMAL, MarketArrays
+from ..env.environment import EnvConfig
+from ..env.household import HouseholdPool
+from ..env.kernels import CONSUMPTION_FLOOR, household_market, reference_consumption
+from ..env.policies import disposable_incomes
+from .kernels import (
     ACCUMULATION,
     CERTAINTY,
     CONSUMPTION,
@@ -42,13 +49,6 @@ from ._dp_kernels import (
     retirement_values,
     solve_stage,
 )
-from ._env_kernels import CONSUMPTION_FLOOR, household_market, reference_consumption
-from .checks import integer, number
-from .env import EnvConfig
-from .errors import ParameterError
-from .household import HouseholdPool
-from .market import NORMAL, MarketArrays
-from .policies import disposable_incomes
 
 MAX_TABLE = 5_000_000
 """Largest wealth points x terminal paths: each thread holds one such float64 table (40 MB)."""

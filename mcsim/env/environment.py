@@ -10,7 +10,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ._env_kernels import (
+from ..core.checks import integer, number
+from ..core.errors import ParameterError
+from ..core.profile import Profile
+from .household import HouseholdPool, pool_from_profiles
+from .kernels import (
     INFO_AGE,
     INFO_CAPITAL,
     INFO_EQUITY,
@@ -28,10 +32,6 @@ from ._env_kernels import (
     reset_one,
     step_one,
 )
-from .checks import integer, number
-from .errors import ParameterError
-from .household import HouseholdPool, pool_from_profiles
-from .profile import Profile
 
 Households = HouseholdPool | Profile | str | Sequence[Profile | str] | None
 
@@ -151,7 +151,7 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
     bonds, inflation; the household's own market assumptions), with the decision held fixed.
     At retirement, the core Monte Carlo kernel estimates the retirement phase from the realized
     capital over ``mc_paths`` paths. Households come from a pool: one profile, several, or the
-    sampler's varied households (``mcsim.household.sample_pool``), drawn at each reset.
+    sampler's varied households (``mcsim.env.household.sample_pool``), drawn at each reset.
 
     ## Action Space
     ``Box(0, 1, (2,), float32)``: the savings rate (1.0 saves ``max_savings_rate`` of disposable
@@ -163,7 +163,7 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
     progress to retirement, age, years to retirement, wealth relative to the retirement need,
     saving capacity relative to that need, charges relative to income, other income relative to
     spending in retirement, years of retirement to fund, last savings rate, last equity share,
-    income relative to target (``mcsim._env_kernels.OBS_NAMES``).
+    income relative to target (``mcsim.env.kernels.OBS_NAMES``).
 
     ## Rewards
     ``"planner"``: each step ``qol_weight`` times the CRRA utility of the consumed share of

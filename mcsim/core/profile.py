@@ -1,9 +1,9 @@
 """The household profile: schema, validation and loading from TOML, JSON or the embedded set.
 
-A profile is validated once, here, into an immutable :class:`Profile`; :mod:`mcsim.arrays` then
+A profile is validated once, here, into an immutable :class:`Profile`; :mod:`mcsim.core.arrays` then
 compiles it into flat arrays for the kernels. Money is in euros of today (real terms); rates in
 files are annual percentages. Asset returns are nominal: inflation, drawn each month, deflates them.
-Every rule broken is reported as one :class:`~mcsim.errors.ProfileError` naming the field.
+Every rule broken is reported as one :class:`~mcsim.core.errors.ProfileError` naming the field.
 """
 
 from __future__ import annotations
@@ -374,7 +374,7 @@ def embedded_profile_names() -> list[str]:
     """Names of the profiles that ship inside the package, ``default`` first."""
     names = sorted(
         entry.name.removesuffix(".toml")
-        for entry in resources.files("mcsim.profiles").iterdir()
+        for entry in resources.files("mcsim.core.profiles").iterdir()
         if entry.name.endswith(".toml")
     )
     return sorted(names, key=lambda name: name != "default")
@@ -384,7 +384,7 @@ def embedded_profile_text(name: str) -> str:
     """The TOML text of an embedded profile."""
     if name not in embedded_profile_names():
         raise _unknown_profile(name)
-    return resources.files("mcsim.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return resources.files("mcsim.core.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
 
 
 def _unknown_profile(name: str) -> ProfileError:

@@ -73,7 +73,7 @@ def semidefinite_cholesky(matrix: np.ndarray, tolerance: float = 1e-12) -> np.nd
 
 
 def compile_market(market: Market) -> MarketArrays:
-    """Monthly kernel parameters of a validated :class:`~mcsim.profile.Market`."""
+    """Monthly kernel parameters of a validated :class:`~mcsim.core.profile.Market`."""
     n = len(market.assets)
     model = RETURN_MODELS[market.return_model]
     drift = np.empty(n)

@@ -20,14 +20,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from .agents import AgentBackend, get_backend
-from .checks import integer
-from .env import EnvConfig, RetirementEnv
-from .errors import ParameterError
-from .household import HouseholdPool, pool_from_profiles, sample_pool
-from .policies import BASELINES, rollout
+from ..core.checks import integer
+from ..core.errors import ParameterError
+from ..env.environment import EnvConfig, RetirementEnv
+from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
+from ..env.policies import BASELINES, rollout
+from ..env.vec_env import NumbaVecEnv
+from ..plugins.agents import AgentBackend, get_backend
 from .runio import read_json, replace_directory, write_json
-from .vec_env import NumbaVecEnv
 
 VEC_KINDS = ("numba", "subproc", "dummy")
 EVAL_SEED_OFFSET = 1_000_003

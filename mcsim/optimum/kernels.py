@@ -1,4 +1,4 @@
-"""Jitted kernels of the dynamic-programming solver (see :mod:`mcsim.optimum`).
+"""Jitted kernels of the dynamic-programming solver (see :mod:`mcsim.optimum.solver`).
 
 Values live on a wealth grid uniform in ``x = log(wealth + shift)``. A value function is stored in
 one of two spaces, in which it is close to linear in ``x`` and so interpolates well:
@@ -22,10 +22,10 @@ import math
 import numpy as np
 from numba import prange
 
-from ._env_kernels import CONSUMPTION_FLOOR, SHORTFALL_SHARE, crra
-from ._jit import jit
-from ._kernels import draw_real_returns
-from ._rng import seed_stream
+from ..core.jit import jit
+from ..core.kernels import draw_real_returns
+from ..core.rng import seed_stream
+from ..env.kernels import CONSUMPTION_FLOOR, SHORTFALL_SHARE, crra
 
 IDENTITY = 0
 CERTAINTY = 1

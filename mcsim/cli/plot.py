@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
-from .runio import publish
-from .simulation import SimulationResult
+from ..core.errors import ParameterError
+from ..core.simulation import SimulationResult
+from ..training.runio import publish
 
 
 def check_output_path(path: str | Path, suffix: str = ".png") -> Path:

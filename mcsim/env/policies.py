@@ -20,7 +20,10 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from ._env_kernels import (
+from ..core.checks import integer, number
+from .environment import Households, make_pool
+from .household import HouseholdPool
+from .kernels import (
     INFO_AGE,
     INFO_CAPITAL,
     INFO_EQUITY,
@@ -30,9 +33,6 @@ from ._env_kernels import (
     INFO_TERMINAL,
     INFO_WEALTH,
 )
-from .checks import integer, number
-from .env import Households, make_pool
-from .household import HouseholdPool
 from .vec_env import NumbaVecEnv
 
 AGE_OBS, LAST_RATE_OBS = 1, 8
@@ -131,8 +131,8 @@ def disposable_incomes(pool: HouseholdPool, households: np.ndarray, months: np.n
 class Bisection:
     """The classic optimizer's minimum constant monthly saving for ``target`` success, the household's allocation.
 
-    The saving of each household comes from :func:`mcsim.optimize.minimum_saving` on the household
-    as a one-account profile (:func:`mcsim.household.household_profile`: for a profile with
+    The saving of each household comes from :func:`mcsim.core.optimize.minimum_saving` on the household
+    as a one-account profile (:func:`mcsim.env.household.household_profile`: for a profile with
     spending phases or extra income, the first retirement month's need stands for all), over
     ``n_paths`` common paths; it is computed once per household and pool.
     """
@@ -144,8 +144,8 @@ class Bisection:
 
     def savings(self, pool: HouseholdPool) -> np.ndarray:
         """The minimum monthly saving of every household of ``pool`` (euros of today)."""
+        from ..core.optimize import minimum_saving
         from .household import household_profile
-        from .optimize import minimum_saving
 
         cached = self._savings.get(id(pool))
         if cached is None or cached[0] is not pool:
