@@ -72,12 +72,8 @@ def samuelson_share(problem: MertonProblem, discount: float, remaining: int) -> 
     return (1.0 - rho) / (1.0 - rho**remaining)
 
 
-@pytest.mark.parametrize("gamma", [2.0, 3.0])
-def test_consumption_stage_matches_samuelson_by_remaining_horizon(gamma: float) -> None:
-    problem = MertonProblem(gamma=gamma)
-    years, discount = 25, 0.97
-    solution = solve_consumption(household_market(problem.pool(), 0), years, gamma, discount, (0.01, 100.0),
-                                 reference=1e-3, solver=SolverGrid(wealth_points=200, tolerance=1e-5))
+def assert_samuelson_policy(solution, problem: MertonProblem, discount: float, years: int) -> None:
+    """Inside the wealth grid: Samuelson's consumption share at every step and Merton's equity share."""
     inner = (solution.grid.wealth > 0.1) & (solution.grid.wealth < 10.0)
     for k in range(years):
         expected = samuelson_share(problem, discount, years - k)
@@ -85,6 +81,39 @@ def test_consumption_stage_matches_samuelson_by_remaining_horizon(gamma: float) 
         if k < years - 1:
             assert np.abs(solution.equity[k, inner] - problem.optimal_share).max() < 0.02
     assert (solution.consumption[-1] == 1.0).all()
+
+
+@pytest.mark.parametrize("gamma", [2.0, 3.0])
+def test_consumption_stage_matches_samuelson_by_remaining_horizon(gamma: float) -> None:
+    problem = MertonProblem(gamma=gamma)
+    years, discount = 25, 0.97
+    solution = solve_consumption(household_market(problem.pool(), 0), years, gamma, discount, (0.01, 100.0),
+                                 reference=1e-3, solver=SolverGrid(wealth_points=200, tolerance=1e-5))
+    assert_samuelson_policy(solution, problem, discount, years)
+
+
+@pytest.mark.parametrize("gamma", [2.0, 5.0])
+def test_consumption_stage_is_exact_far_above_its_reference(gamma: float) -> None:
+    """Consumption about 1,000 and 1e9 times its reference: the CRRA utility saturates there, the solve must not."""
+    problem = MertonProblem(gamma=gamma)
+    years, discount = 15, 0.97
+    market = household_market(problem.pool(), 0)
+    solver = SolverGrid(wealth_points=120, tolerance=1e-5)
+    solutions = [solve_consumption(market, years, gamma, discount, (0.01, 100.0), reference=reference, solver=solver)
+                 for reference in (0.002, 2e-9)]
+    for solution in solutions:
+        assert np.isfinite(solution.values).all()
+        assert_samuelson_policy(solution, problem, discount, years)
+        # The value rises with wealth, and without income its certainty equivalent is proportional to it.
+        assert (np.diff(solution.values, axis=1) > 0.0).all()
+        assert solution.certainty_equivalent(0, 2.0) == pytest.approx(2.0 * solution.certainty_equivalent(0, 1.0),
+                                                                      rel=1e-9)
+    # The reference only sets the unit: the same values in log certainty equivalents, shifted by log(1e6).
+    near, far = solutions
+    assert np.abs(far.values - near.values - math.log(1e6)).max() < 1e-9
+    assert far.certainty_equivalent(3, 1.5) == pytest.approx(near.certainty_equivalent(3, 1.5), rel=1e-9)
+    assert np.abs(far.equity - near.equity).max() <= 2 * solver.tolerance
+    assert np.abs(far.consumption - near.consumption).max() <= 2 * solver.tolerance
 
 
 def test_more_wealth_never_lowers_consumption() -> None:

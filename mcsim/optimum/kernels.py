@@ -10,6 +10,16 @@ one of two spaces, in which it is close to linear in ``x`` and so interpolates w
   For a homothetic problem (Merton, Samuelson) it is exactly linear in ``log wealth``; it is
   extrapolated linearly beyond the grid.
 
+In the ``CERTAINTY`` space a decision's value is computed in that space too, never as a utility:
+a CRRA utility ``(x**(1-gamma) - 1) / (1-gamma)`` tends to a constant when ``x`` is large beside
+the reference (gamma > 1), and the differences between decisions cancel there. Since the weights
+add up (each step's utility weights plus the next value's weight are this value's weight), the
+constant ``-1`` drops out of the Bellman equation:
+``weight_k * exp((1-gamma) y_k) = sum of utility weight * x**(1-gamma) + E[weight_k+1 * exp((1-gamma) y_k+1)]``,
+a weighted power mean of consumption and next certainty equivalents that a log-sum-exp gives
+exactly at any scale (log utility: a weighted mean of logs). A step's reward enters in the same
+form (:func:`utility_term`, :func:`step_reward`).
+
 A stage's decision is a pair: (savings rate, equity share) while saving, (consumption share of
 wealth, equity share) in the consumption stage. Each is chosen on a coarse grid of pairs, then
 refined by a pattern search that halves its step down to a tolerance.
@@ -39,25 +49,24 @@ NO_REWARD = 2
 
 
 @jit
-def to_space(value, mode, weight, gamma):
-    """A value in the interpolation space of ``mode`` (see the module docstring)."""
-    if mode == IDENTITY:
-        return value
-    utility = value / weight
-    if gamma == 1.0:
-        return utility
-    base = max(1.0 + (1.0 - gamma) * utility, 1e-300)
-    return math.log(base) / (1.0 - gamma)
+def log_add(peak, total, term):
+    """One term of a running log-sum-exp: the sum so far is ``total * exp(peak)``, ``term`` the next log."""
+    if term == -np.inf:
+        return peak, total
+    if term > peak:
+        return term, total * math.exp(peak - term) + 1.0
+    return peak, total + math.exp(term - peak)
 
 
 @jit
-def from_space(y, mode, weight, gamma):
-    """The value of ``y`` in the interpolation space of ``mode``."""
-    if mode == IDENTITY:
-        return y
-    if gamma == 1.0:
-        return weight * y
-    return weight * (math.exp((1.0 - gamma) * y) - 1.0) / (1.0 - gamma)
+def utility_term(x, weight, mode, gamma):
+    """The utility ``weight * crra(x)`` in the form a value combines (see the module docstring).
+
+    ``IDENTITY`` and log utility: the utility itself; otherwise ``log(weight * x**(1-gamma))``.
+    """
+    if mode == IDENTITY or gamma == 1.0:
+        return weight * crra(x, gamma)
+    return math.log(weight) + (1.0 - gamma) * math.log(x)
 
 
 @jit
@@ -105,13 +114,37 @@ def accumulation_reward(rate, incomes, discounts, n_months, kind, max_rate, gamm
 
 
 @jit
-def action_value(stage, k, wealth, control, equity, problem, tables, next_row, terminal, last, known_reward):
-    """Expected value of a decision at step ``k`` and ``wealth``: its reward plus the next value, by quadrature.
+def step_reward(control, incomes, discounts, n_months, kind, mode, max_rate, gamma, reference, qol_scale):
+    """The accumulation step's reward at savings rate ``control``, as a :func:`utility_term`.
 
-    ``control`` is the savings rate (accumulation) or the consumption share (consumption stage).
-    At the ``last`` step the next value comes from the ``terminal`` table, interpolated between
-    its equity columns when it has several (the retirement allocation is the last equity share).
-    ``known_reward`` is the step's reward when the caller has it (NaN: compute it).
+    ``IDENTITY`` and log utility: :func:`accumulation_reward`; otherwise the log of the sum of the
+    months' ``discount * (consumption / reference)**(1-gamma)`` (-inf when the step pays none).
+    """
+    if mode == IDENTITY or gamma == 1.0:
+        return accumulation_reward(control, incomes, discounts, n_months, kind, max_rate, gamma, reference,
+                                   qol_scale)
+    peak, total = -np.inf, 0.0
+    if kind == CRRA_REWARD:
+        kept = 1.0 - control * max_rate
+        for m in range(n_months):
+            if discounts[m] > 0.0:
+                consumption = max(incomes[m] * kept, CONSUMPTION_FLOOR * reference)
+                peak, total = log_add(peak, total, utility_term(consumption / reference, discounts[m], mode, gamma))
+    if total > 0.0:
+        return peak + math.log(total)
+    return -np.inf
+
+
+@jit
+def action_value(stage, k, wealth, control, equity, problem, tables, next_row, terminal, last, known_reward):
+    """Expected value of a decision at step ``k`` and ``wealth``, in the interpolation space of the mode.
+
+    The step's reward plus the next value, by quadrature (``CERTAINTY``: combined as the module
+    docstring says). ``control`` is the savings rate (accumulation) or the consumption share
+    (consumption stage). At the ``last`` step the next value comes from the ``terminal`` table,
+    interpolated between its equity columns when it has several (the retirement allocation is the
+    last equity share). ``known_reward`` is the step's :func:`step_reward` when the caller has it
+    (NaN: compute it).
     """
     (kind, mode, gamma, reference, max_rate, qol_scale, x0, dx, shift) = problem
     (growth, contributions, weights, incomes, discounts, n_months, utility_weight, value_weight, other_income) = tables
@@ -120,12 +153,12 @@ def action_value(stage, k, wealth, control, equity, problem, tables, next_row, t
     if stage == ACCUMULATION:
         reward = known_reward
         if math.isnan(reward):
-            reward = accumulation_reward(control, incomes[k], discounts[k], n_months[k], kind, max_rate, gamma,
-                                         reference, qol_scale)
+            reward = step_reward(control, incomes[k], discounts[k], n_months[k], kind, mode, max_rate, gamma,
+                                 reference, qol_scale)
         saving = control * max_rate
     else:
         consumption = max(control * wealth + other_income[k], CONSUMPTION_FLOOR * reference)
-        reward = utility_weight[k] * crra(consumption / reference, gamma)
+        reward = utility_term(consumption / reference, utility_weight[k], mode, gamma)
         invested = (1.0 - control) * wealth
         saving = 0.0
     n_columns = terminal.shape[0]
@@ -135,7 +168,12 @@ def action_value(stage, k, wealth, control, equity, problem, tables, next_row, t
         position = min(max(equity, 0.0), 1.0) * (n_columns - 1)
         column = min(int(position), n_columns - 2)
         column_t = position - column
+    power = mode == CERTAINTY and gamma != 1.0
+    next_weight = value_weight[k + 1]
     expected = 0.0
+    peak, total = -np.inf, 0.0
+    if power:
+        peak, total = log_add(peak, total, reward)
     for q in range(weights.size):
         factor = growth[k, j, q] + t * (growth[k, j + 1, q] - growth[k, j, q])
         added = 0.0
@@ -148,8 +186,15 @@ def action_value(stage, k, wealth, control, equity, problem, tables, next_row, t
                 y += column_t * (interpolate(terminal[column + 1], after, x0, dx, shift, mode) - y)
         else:
             y = interpolate(next_row, after, x0, dx, shift, mode)
-        expected += weights[q] * from_space(y, mode, value_weight[k + 1], gamma)
-    return reward + expected
+        if power:
+            peak, total = log_add(peak, total, math.log(weights[q] * next_weight) + (1.0 - gamma) * y)
+        else:
+            expected += weights[q] * y
+    if mode == IDENTITY:
+        return reward + expected
+    if not power:
+        return (reward + next_weight * expected) / value_weight[k]
+    return (peak + math.log(total) - math.log(value_weight[k])) / (1.0 - gamma)
 
 
 @jit
@@ -157,8 +202,9 @@ def best_action(stage, k, wealth, problem, tables, next_row, terminal, last, con
                 control_rewards):
     """The best (control, equity, value) at step ``k`` and ``wealth``: grid search, then a pattern search.
 
-    ``control_rewards[a]`` is the step's reward of ``controls[a]`` when it does not depend on
-    wealth (accumulation; NaN otherwise).
+    ``control_rewards[a]`` is the step's :func:`step_reward` of ``controls[a]`` when it does not
+    depend on wealth (accumulation; NaN otherwise). Values compare in the interpolation space,
+    which orders them as the values themselves.
 
     The pattern search tries the eight neighbours at the current step, moves to the best when it
     improves, and halves the step until it is under ``tolerance``.
@@ -197,7 +243,7 @@ def solve_stage(stage, problem, tables, terminal, controls, equities, tolerance,
     (interpolation space) at each step and grid point. Parallel over grid points.
     """
     (kind, mode, gamma, reference, max_rate, qol_scale, x0, dx, shift) = problem
-    incomes, discounts, n_months, value_weight = tables[3], tables[4], tables[5], tables[7]
+    incomes, discounts, n_months = tables[3], tables[4], tables[5]
     n_steps, n_wealth = values_out.shape
     control_rewards = np.full(controls.size, np.nan)
     for k in range(n_steps - 1, -1, -1):
@@ -205,15 +251,15 @@ def solve_stage(stage, problem, tables, terminal, controls, equities, tolerance,
         next_row = terminal[0] if last else values_out[k + 1]
         if stage == ACCUMULATION:
             for a in range(controls.size):
-                control_rewards[a] = accumulation_reward(controls[a], incomes[k], discounts[k], n_months[k], kind,
-                                                         max_rate, gamma, reference, qol_scale)
+                control_rewards[a] = step_reward(controls[a], incomes[k], discounts[k], n_months[k], kind, mode,
+                                                 max_rate, gamma, reference, qol_scale)
         for i in prange(n_wealth):
             wealth = grid_wealth(i, x0, dx, shift)
             c, e, value = best_action(stage, k, wealth, problem, tables, next_row, terminal, last, controls, equities,
                                       tolerance, control_rewards)
             control_out[k, i] = c
             equity_out[k, i] = e
-            values_out[k, i] = to_space(value, mode, value_weight[k], gamma)
+            values_out[k, i] = value
 
 
 @jit(parallel=True)

@@ -347,18 +347,20 @@ def _terminal_table(
 
 
 def _to_space(value: np.ndarray, mode: int, weight: float, gamma: float) -> np.ndarray:
+    """Values in the interpolation space of ``mode`` (``CERTAINTY``: the log certainty equivalent of ``value / weight``)."""
     if mode == IDENTITY:
         return value
     return np.log(np.maximum(crra_inverse(value / weight, gamma), 1e-300))
 
 
 def _from_space(y: np.ndarray | float, mode: int, weight: float, gamma: float) -> np.ndarray:
+    """Values of ``y`` in the interpolation space of ``mode``: the inverse of :func:`_to_space`."""
+    y = np.asarray(y, dtype=float)
     if mode == IDENTITY:
-        return np.asarray(y, dtype=float)
-    x = np.exp(np.asarray(y, dtype=float))
+        return y
     if gamma == 1.0:
-        return weight * np.log(x)
-    return weight * (x ** (1.0 - gamma) - 1.0) / (1.0 - gamma)
+        return weight * y
+    return weight * np.expm1((1.0 - gamma) * y) / (1.0 - gamma)
 
 
 def _household_problem(pool: HouseholdPool, h: int, config: EnvConfig, n_steps: int) -> _Problem:
@@ -499,7 +501,9 @@ def median_path(pool: HouseholdPool, h: int, config: EnvConfig, policy: OptimalP
 class ConsumptionPolicy:
     """The consumption stage's optimal decisions: float64[n_steps, n_wealth] consumption share and equity share.
 
-    The last step consumes everything. ``values`` holds the optimal value (interpolation space).
+    The last step consumes everything. ``values`` holds the optimal value as the log of its
+    certainty-equivalent consumption relative to ``reference`` (exact at any scale, where the
+    utility itself saturates); ``weights`` the discounted years left at each step.
     """
 
     grid: WealthGrid
@@ -508,11 +512,18 @@ class ConsumptionPolicy:
     values: np.ndarray
     weights: np.ndarray
     gamma: float
+    reference: float = 1.0
+
+    def _log_ratio(self, step: int, wealth: float) -> float:
+        return float(np.interp(self.grid.position(np.array([wealth]))[0], np.arange(self.grid.n), self.values[step]))
 
     def value(self, step: int, wealth: float) -> float:
         """Optimal expected discounted utility from ``step`` at ``wealth``."""
-        y = np.interp(self.grid.position(np.array([wealth]))[0], np.arange(self.grid.n), self.values[step])
-        return float(_from_space(y, CERTAINTY, self.weights[step], self.gamma))
+        return float(_from_space(self._log_ratio(step, wealth), CERTAINTY, self.weights[step], self.gamma))
+
+    def certainty_equivalent(self, step: int, wealth: float) -> float:
+        """The constant consumption over the remaining steps with the optimal value from ``step`` at ``wealth``."""
+        return self.reference * math.exp(self._log_ratio(step, wealth))
 
 
 def solve_consumption(
@@ -525,12 +536,14 @@ def solve_consumption(
     Each step the household consumes a share of its wealth plus that step's ``income`` (float[n_steps],
     none by default), at the start of the step, and invests the rest at the chosen equity share
     until the next; utility ``discount ** (years elapsed) * crra(consumption / reference)``; the last
-    step consumes all. Wealth on a log grid over ``wealth_range``.
+    step consumes all. Wealth on a log grid over ``wealth_range``. Values are solved as certainty
+    equivalents (see :mod:`mcsim.optimum.kernels`), so ``reference`` only sets their unit.
     """
     solver = solver or SolverGrid()
     integer("years", years, 1, 200)
     number("gamma", gamma, 0.0, 50.0, open_low=True)
     number("discount", discount, 0.0, 1.0, open_low=True)
+    number("reference", reference, 0.0, 1e15, open_low=True)
     low, high = (number("wealth_range", value, 0.0, 1e15, open_low=True) for value in wealth_range)
     if not high > low:
         raise ParameterError("wealth_range", f"must be increasing (got {wealth_range!r})")
@@ -545,9 +558,8 @@ def solve_consumption(
     grid = WealthGrid.spanning(low, high, solver.wealth_points, 0.0)
     n_months = np.full(n_steps, step_months, dtype=np.int64)
     growth, contributions, weights = step_tables(market, fee_keep, np.zeros((n_steps, step_months)), n_months, solver.nodes)
-    floor = CONSUMPTION_FLOOR * reference
-    last = utility_weight[-1] * _crra(np.maximum(grid.wealth + other[-1], floor) / reference, gamma)
-    terminal = _to_space(last, CERTAINTY, value_weight[-1], gamma)[None, :]
+    # The last step's value is the utility of consuming all: its certainty equivalent is that consumption.
+    terminal = np.log(np.maximum(grid.wealth + other[-1], CONSUMPTION_FLOOR * reference) / reference)[None, :]
     consumption = np.ones((n_steps, grid.n))
     equity = np.zeros((n_steps, grid.n))
     values = np.empty((n_steps, grid.n))
@@ -559,7 +571,7 @@ def solve_consumption(
         solve_stage(CONSUMPTION, problem, tables, np.ascontiguousarray(terminal), np.linspace(0.0, 1.0, solver.rate_points),
                     np.linspace(0.0, 1.0, solver.equity_points), solver.tolerance, consumption[:-1], equity[:-1],
                     values[:-1])
-    return ConsumptionPolicy(grid, consumption, equity, values, value_weight, float(gamma))
+    return ConsumptionPolicy(grid, consumption, equity, values, value_weight, float(gamma), float(reference))
 
 
 def _crra(x: np.ndarray, gamma: float) -> np.ndarray:
