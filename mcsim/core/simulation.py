@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -15,13 +15,17 @@ from .checks import integer, number
 from .errors import ParameterError
 from .kernels import NOT_DEPLETED, simulate_paths
 from .profile import MAX_MONEY, Profile, load_profile
+from .progress import OnProgress, phase, silent
 from .stats import Interval, Summary, wilson_interval
+from .threads import numba_threads as fixed_threads
 
 MAX_SEED = 2**64 - 1
 MAX_PATHS = 10_000_000
 DEFAULT_MAX_PATHS = 1_000_000
 MAX_FAN_BYTES = 4 * 2**30
 """The monthly fan keeps every path's wealth by month while it is computed: at most this many bytes."""
+CHUNK_PATHS = 20_000
+"""Paths per kernel call: a large run reports progress between calls (about a second each on 2 cores)."""
 
 
 class PathOutcomes(NamedTuple):
@@ -113,12 +117,8 @@ def numba_threads(threads: int | None) -> Iterator[None]:
         yield
         return
     integer("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
+    with fixed_threads(threads):
         yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def check_seed(seed: int) -> int:
@@ -132,17 +132,26 @@ def check_paths(n_paths: int, name: str = "n_paths") -> int:
 
 
 def run_paths(
-    arrays: ProfileArrays, seed: int, first_path: int, n_paths: int, record_fan: bool = False
+    arrays: ProfileArrays, seed: int, first_path: int, n_paths: int, record_fan: bool = False,
+    report: Callable[[int], None] | None = None,
 ) -> tuple[PathOutcomes, np.ndarray]:
-    """Run paths ``first_path .. first_path + n_paths - 1``; the fan matrix is float64[n_paths, n_months]."""
+    """Run paths ``first_path .. first_path + n_paths - 1``; the fan matrix is float64[n_paths, n_months].
+
+    The kernel runs on at most :data:`CHUNK_PATHS` paths a call (the outcomes do not depend on it);
+    ``report(paths done)`` after each call.
+    """
     capital = np.empty(n_paths)
     depletion = np.empty(n_paths, dtype=np.int64)
     terminal = np.empty(n_paths)
     fan = np.empty((n_paths, arrays.n_months) if record_fan else (0, 0))
-    simulate_paths(
-        np.uint64(seed), np.uint64(first_path), arrays.market, arrays.plan, arrays.n_accum,
-        capital, depletion, terminal, fan,
-    )
+    for start in range(0, n_paths, CHUNK_PATHS):
+        stop = min(n_paths, start + CHUNK_PATHS)
+        simulate_paths(
+            np.uint64(seed), np.uint64(first_path + start), arrays.market, arrays.plan, arrays.n_accum,
+            capital[start:stop], depletion[start:stop], terminal[start:stop], fan[start:stop] if record_fan else fan,
+        )
+        if report is not None:
+            report(stop)
     return PathOutcomes(capital, depletion, terminal), fan
 
 
@@ -208,6 +217,7 @@ def simulate(
     max_paths: int | None = None,
     threads: int | None = None,
     monthly_contribution: float | None = None,
+    progress: OnProgress | None = None,
 ) -> SimulationResult:
     """Simulate a profile's plan over Monte Carlo paths.
 
@@ -223,6 +233,7 @@ def simulate(
         memory (at most ``MAX_FAN_BYTES``) requires.
     :param threads: Numba threads to use (all by default); results do not depend on it.
     :param monthly_contribution: a constant monthly saving that replaces the plan's phases.
+    :param progress: told the paths done (see :mod:`mcsim.core.progress`).
     """
     profile = load_profile(profile)
     seed = check_seed(seed)
@@ -245,21 +256,32 @@ def simulate(
             "fan", f"a monthly fan of {most_paths:,} paths x {arrays.n_months} months needs more than "
             f"{MAX_FAN_BYTES // 2**30} GiB; set {what} to at most {fan_limit:,} with it"
         )
+    report = progress or silent
+    total = n_paths if tolerance is None else 0  # adaptive: unknown until the interval is narrow enough
+    detail = ""
+
+    def paths_done(done: int) -> None:
+        report("simulating", done, total, unit="paths", detail=detail)
+
+    report(phase("simulating", simulate_paths), 0, total, unit="paths")
     with numba_threads(threads):
-        outcomes, fan_matrix = run_paths(arrays, seed, 0, n_paths, fan)
+        outcomes, fan_matrix = run_paths(arrays, seed, 0, n_paths, fan, paths_done)
         if tolerance is not None:
             batches, fans = [outcomes], [fan_matrix]
             done = n_paths
             while done < max_paths:
                 depletion = np.concatenate([batch.depletion for batch in batches])
                 successes = int((depletion == NOT_DEPLETED).sum())
-                if wilson_interval(successes, done, confidence).half_width <= tolerance:
+                half_width = wilson_interval(successes, done, confidence).half_width
+                if half_width <= tolerance:
                     break
+                detail = f"success {successes / done:.1%} ± {half_width:.2%}, stops at ± {tolerance:.2%}"
                 size = min(n_paths, max_paths - done)
-                batch, batch_fan = run_paths(arrays, seed, done, size, fan)
+                batch, batch_fan = run_paths(arrays, seed, done, size, fan, lambda d, first=done: paths_done(first + d))
                 batches.append(batch)
                 fans.append(batch_fan)
                 done += size
             outcomes = PathOutcomes(*(np.concatenate(parts) for parts in zip(*batches, strict=True)))
             fan_matrix = np.concatenate(fans) if fan else fan_matrix
+    report("summarizing the paths")
     return summarize(profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence)

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..core.checks import integer
+from ..core.threads import AdaptiveThreads
 from .environment import EnvConfig, Households, action_space, household_option, make_pool, observation_space, step_info
 from .kernels import INFO_SIZE, OBS_SIZE, new_state, reset_batch, step_batch
 
@@ -39,11 +41,18 @@ class NumbaVecEnv:
     :param num_envs: number of environments B.
     :param households: the household pool (see :class:`~mcsim.env.RetirementEnv`).
     :param seed: env b's stream starts from ``seed + b`` (random when None).
+    :param threads: Numba threads of the step; None (default) adapts the count to measured step
+        throughput (:class:`~mcsim.core.threads.AdaptiveThreads`: fewer threads when another process
+        holds a core). Trajectories never depend on it.
     :param config: the fields of :class:`~mcsim.env.EnvConfig`.
     """
 
-    def __init__(self, num_envs: int, households: Households = None, seed: int | None = None, **config: Any) -> None:
+    def __init__(self, num_envs: int, households: Households = None, seed: int | None = None, *,
+                 threads: int | None = None, **config: Any) -> None:
         integer("num_envs", num_envs, 1, 100_000)
+        if threads is not None:
+            integer("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+        self.threads = AdaptiveThreads(threads, adapt=threads is None)
         self.config = EnvConfig(**config)
         self.params = self.config.params()
         self.pool = make_pool(households, self.config)
@@ -113,10 +122,11 @@ class NumbaVecEnv:
     def _step(self) -> None:
         if self._actions is None:
             raise RuntimeError("step_wait() called without step_async()")
-        step_batch(
-            self.pool, self.params, self._state, self._actions, self._obs, self._terminal_obs,
-            self._rewards, self._dones, self._info,
-        )
+        with self.threads.run(self.num_envs):
+            step_batch(
+                self.pool, self.params, self._state, self._actions, self._obs, self._terminal_obs,
+                self._rewards, self._dones, self._info,
+            )
         self._actions = None
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
