@@ -1,12 +1,15 @@
-"""Scoring and phase grouping of evaluate and predict."""
+"""Scoring and phase grouping of evaluate and predict, and the summary over runs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from mcsim.core.stats import wilson_interval
 from mcsim.env.environment import EnvConfig
-from mcsim.training.evaluation import Evaluation, planner_objective, strategy_phases
+from mcsim.env.policies import BASELINES
+from mcsim.training.evaluation import Evaluation, Score, planner_objective, strategy_phases
+from mcsim.training.reports import RunsReport, over_runs, t_95
 
 
 def test_planner_objective_by_hand() -> None:
@@ -53,3 +56,45 @@ def test_small_moves_stay_in_one_phase() -> None:
     equity = 0.6 - 0.004 * np.arange(10)  # 3.6 points in all
     phases = strategy_phases(starts, saving, equity, step_months=12, end_age=50.0)
     assert len(phases) == 1 and phases[0].from_age == 40 and phases[0].to_age == 50
+
+
+# --- over runs: values below 3 runs, an interval on a share within [0, 1] ---------------------------
+
+
+def _evaluation(objective: float, policy_wins: list[bool]) -> Evaluation:
+    """An evaluation whose policy has ``objective`` overall and beats the baseline where ``policy_wins``."""
+    score = Score(wilson_interval(5, 10, 0.95), 1.0, 0.0, 0.0, objective, objective, objective)
+    rows = [{"policy": 1.0 if win else 0.0, **dict.fromkeys(BASELINES, 0.5)} for win in policy_wins]
+    return Evaluation(len(rows), 10, 0, {"policy": score}, rows, {})
+
+
+def _report(*runs: tuple[float, list[bool]]) -> RunsReport:
+    return RunsReport({f"run{i}": _evaluation(objective, wins) for i, (objective, wins) in enumerate(runs)})
+
+
+def test_two_runs_give_their_values_not_an_interval() -> None:
+    report = _report((0.4, [True, True]), (0.5, [False, False]))
+    aggregate = report.aggregate()
+    assert aggregate["win_share"] == {"n_runs": 2, "values": [1.0, 0.0], "mean": 0.5}
+    assert aggregate["objective"] == {"n_runs": 2, "values": [0.4, 0.5], "mean": pytest.approx(0.45)}
+    line = report.aggregate_line()
+    assert "100% and 0% by run" in line and "0.4000 and 0.5000 by run" in line and "±" not in line
+    assert "Over 2 runs" in line
+
+
+def test_an_interval_on_a_share_stays_within_zero_and_one() -> None:
+    report = _report((0.4, [True, True]), (0.5, [False, False]), (0.6, [True, False]))
+    share = report.aggregate()["win_share"]
+    assert share["n_runs"] == 3 and share["values"] == [1.0, 0.0, 0.5] and share["mean"] == 0.5
+    assert share["low"] == 0.0 and share["high"] == 1.0  # 0.5 ± 1.24 unclipped
+    objective = report.aggregate()["objective"]
+    half = 4.303 * np.std([0.4, 0.5, 0.6], ddof=1) / np.sqrt(3)
+    assert objective["low"] == pytest.approx(0.5 - half) and objective["high"] == pytest.approx(0.5 + half)
+    assert "50% (95% CI 0% to 100%)" in report.aggregate_line() and "3 runs" in report.aggregate_line()
+
+
+def test_over_runs_uses_t_quantiles() -> None:
+    assert t_95(2) == 4.303 and t_95(11) == 2.228 and t_95(1000) == 1.96
+    summary = over_runs([1.0, 2.0, 3.0, 4.0, 5.0])
+    half = 2.776 * np.std([1, 2, 3, 4, 5], ddof=1) / np.sqrt(5)
+    assert summary["low"] == pytest.approx(3.0 - half) and summary["confidence"] == 0.95

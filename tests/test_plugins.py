@@ -109,7 +109,15 @@ def test_cli_lists_plugins_and_agents(half_plugin: None) -> None:
     assert result.exit_code == 0
     assert "half" in result.output and "own-plan" in result.output
     rows = json.loads(runner.invoke(cli, ["agents", "--json"]).output)
-    assert {"name": "half", "trainable": False, "description": "half of everything"} in rows
+    assert {"name": "half", "kind": "rule", "trainable": False, "description": "half of everything"} in rows
+
+
+def test_agents_call_dp_the_optimum_as_the_readme_does() -> None:
+    runner = CliRunner()
+    kinds = {row["name"]: row["kind"] for row in json.loads(runner.invoke(cli, ["agents", "--json"]).output)}
+    assert kinds["dp"] == "optimum" and kinds["sb3"] == "learns" and kinds["own-plan"] == "rule"
+    lines = {line.split()[0]: line.split()[1] for line in runner.invoke(cli, ["agents"]).output.splitlines()}
+    assert lines["dp"] == "optimum" and lines["glide-path"] == "rule"
 
 
 def test_baseline_agents_act_like_their_policies() -> None:

@@ -192,6 +192,48 @@ def test_unknown_extra_field(path: str, field: str) -> None:
     assert_rule(broken(**{path: 1}), field, "unknown field")
 
 
+def misspelt(path: str, wrong: str) -> dict[str, Any]:
+    """BASE with the key at ``path`` (dotted, list indices as numbers) renamed to ``wrong``."""
+    data = copy.deepcopy(BASE)
+    *parents, leaf = path.split(".")
+    node: Any = data
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[wrong] = node.pop(leaf)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "wrong", "field", "closest"),
+    [
+        ("person.retirement_age", "retirment_age", "person.retirment_age", "retirement_age"),
+        ("retirement", "retirment", "retirment", "retirement"),
+        ("accounts.0.allocation", "alocation", "accounts[0].alocation", "allocation"),
+        ("market.assets.0.expected_return_pct", "expected_return", "market.assets[0].expected_return",
+         "expected_return_pct"),
+        ("plan.savings.0.monthly_contribution", "monthly_contrib", "plan.savings[0].monthly_contrib",
+         "monthly_contribution"),
+    ],
+)
+def test_a_misspelt_required_key_is_reported_as_unknown_with_the_closest_name(
+    path: str, wrong: str, field: str, closest: str
+) -> None:
+    error = broken_dict(misspelt(path, wrong))
+    assert str(error) == f"{field}: unknown field (did you mean {closest}?)"
+
+
+def test_the_unknown_key_comes_first_and_other_problems_are_counted() -> None:
+    data = misspelt("person.retirement_age", "retirment_age")
+    data["retirement"]["target_monthly_income"] = -1.0
+    error = broken_dict(data)
+    assert_rule(error, "person.retirment_age", "unknown field (did you mean retirement_age?)")
+    assert error.rule.endswith("(and 1 more problem)")
+
+
+def test_an_unknown_key_far_from_every_field_gets_no_suggestion() -> None:
+    assert broken(**{"person.zzz": 1}).rule == "unknown field"
+
+
 @pytest.mark.parametrize("retirement_age", [40, 39, 40 + 0.4 / 12])
 def test_retirement_age_not_after_current_age(retirement_age: float) -> None:
     error = broken(**{"person.retirement_age": retirement_age})

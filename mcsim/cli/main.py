@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -49,6 +49,43 @@ class Bounded(click.ParamType):
             bracket = "(" if self.open_low else "["
             self.fail(f"must be in {bracket}{self.low:g}, {self.high:g}] (got {value})", param, ctx)
         return number
+
+
+class RuntimeChoice(click.Choice):
+    """`predict --runtime`: torch or an installed exporter's format, looked up when first needed.
+
+    A format whose plugin is not installed (onnx, coreml) says which distribution to install.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        """torch, then every installed exporter's name."""
+        if self._loaded is None:
+            from ..plugins.exporters import exporters
+
+            self._loaded = ("torch", *exporters())
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        """Ignored: click.Choice sets its choices on creation; these come from the plugins."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The runtime, or the line naming the plugin that provides it."""
+        distribution = f"mcsim-{value}"
+        if value not in self.choices and distribution in PLUGIN_COMMANDS.values():
+            self.fail(f"the {value} runtime comes with the {distribution} plugin: pip install {distribution}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+# The sb3 backend's algorithms, network presets and devices: the settings `train` passes to a backend.
+ALGOS = ("ppo", "sac", "td3", "a2c")
+NETWORKS = ("standard", "solid", "robust", "enterprise")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def profile_argument(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -224,7 +261,8 @@ def profile_show(name: str, as_json: bool) -> None:
 @cli.command(context_settings=CONTEXT)
 @click.option("-a", "--agent", default="sb3", show_default=True, envvar="MCSIM_AGENT",
               help="Agent backend (see `mcsim agents`).")
-@click.option("--algo", default="ppo", show_default=True, help="Algorithm of the backend (sb3: ppo, sac, td3, a2c).")
+@click.option("--algo", type=click.Choice(ALGOS), default="ppo", show_default=True,
+              help="Algorithm of the backend (sb3's; a backend without algorithms ignores it).")
 @click.option("--profiles", type=Bounded(int, 1, 1_000_000), default=500, show_default=True,
               help="Sampled households in the training mixture.")
 @click.option("--episodes", type=Bounded(int, 1, 10_000_000), default=100, show_default=True,
@@ -232,8 +270,10 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--timesteps", type=Bounded(int, 1, 10**10), default=None, help="Budget in env steps instead.")
 @click.option("--profile", "profile", default=None, metavar="FILE|NAME",
               help="Train on one profile instead of sampled ones.")
-@click.option("--network", default="solid", show_default=True, help="standard, solid, robust or enterprise.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or mps.")
+@click.option("--network", type=click.Choice(NETWORKS), default="solid", show_default=True,
+              help="Network preset of the backend (sb3: hidden layers from [128, 64, 32] to [512, 512, 256, 128, 64]).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+              help="Torch device (auto: the CPU, fastest for these small networks).")
 @click.option("--vec", type=click.Choice(["numba", "subproc", "dummy"]), default="numba", show_default=True,
               help="How environments run: one jitted batch, worker processes, or a Python loop.")
 @click.option("--envs", "n_envs", type=Bounded(int, 1, 4096), default=64, show_default=True, help="Parallel environments.")
@@ -302,7 +342,8 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
 def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, optimum: bool, as_json: bool) -> None:
     """Compare trained policies with every baseline on held-out households, on the same paths.
 
-    With several runs (say, several seeds) it also reports the mean over runs and its interval.
+    With several runs (say, several seeds) it also reports the policy over runs: each run's value, and from
+    3 runs the mean and its 95% interval (a share's within 0 and 100%).
 
     \b
     Examples:
@@ -331,8 +372,8 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the strategy and evaluation as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Chart of the strategy and wealth (PNG).")
-@click.option("--runtime", default="torch", show_default=True,
-              help="Act with the trained weights (torch) or with an export in the run directory (onnx).")
+@click.option("--runtime", type=RuntimeChoice(), default="torch", show_default=True,
+              help="Act with the trained weights (torch) or with an export in the run directory (onnx, ...).")
 @click.option("--optimum/--no-optimum", default=True, show_default=True,
               help="Also solve the household's optimum (dynamic programming) and report % of it.")
 def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None, runtime: str,
@@ -439,15 +480,14 @@ def agents(as_json: bool) -> None:
 
     backends = agent_backends()
     rows = [
-        {"name": name, "trainable": backend.trainable, "description": backend.description}
+        {"name": name, "kind": backend.kind, "trainable": backend.trainable, "description": backend.description}
         for name, backend in sorted(backends.items())
     ]
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        kind = "learns" if row["trainable"] else "rule"
-        click.echo(f"{row['name']:16s} {kind:7s} {row['description']}")
+        click.echo(f"{row['name']:16s} {row['kind']:7s} {row['description']}")
 
 
 PLUGIN_COMMANDS = {"export-coreml": "mcsim-coreml", "export-onnx": "mcsim-onnx"}
@@ -479,6 +519,10 @@ def _add_plugin_commands() -> None:
 _add_plugin_commands()
 
 
+NO_ARGS_IS_HELP: type[click.UsageError] | tuple[()] = getattr(click.exceptions, "NoArgsIsHelpError", ())
+"""Click 8.2+ raises it for a group named without a command (click 8.1 printed the help and exited 0 itself)."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: bad input of any kind is one line on standard error and exit code 2."""
     try:
@@ -489,6 +533,10 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except NO_ARGS_IS_HELP as error:
+        # A group named without a command (`mcsim`, `mcsim profile`): its help, as click groups do.
+        click.echo(error.ctx.get_help())
+        sys.exit(0)
     except click.ClickException as error:
         click.echo(f"Error: {one_line(error.format_message())}", err=True)
         sys.exit(error.exit_code)

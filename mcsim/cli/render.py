@@ -114,6 +114,24 @@ def print_view(view: object) -> None:
     console.print(view)
 
 
+CAPTIONED = {"box": None, "pad_edge": False, "caption_justify": "left", "caption_style": "dim"}
+"""A table with a caption underneath that explains its columns."""
+
+
+def evaluation_caption(reward: str, with_optimum: bool) -> str:
+    """What the evaluation table's columns mean, for the objective ``reward`` (planner, crra or merton)."""
+    if reward == "planner":
+        text = ("objective: quality of life (utility of the income consumed while saving, 0 at most) + funded "
+                "probability - a penalty on the worst 10% shortfalls")
+        share = "; % of optimum: objective / the optimum's (median over households), negative when the objective is"
+    else:
+        ce = "CE / month: the constant consumption" if reward == "crra" else "CE wealth: the terminal wealth"
+        text = (f"expected utility: lifetime CRRA utility, quality of life its part before retirement; {ce} "
+                "with that expected utility")
+        share = "; % of optimum: CE / the optimum's CE (median over households)"
+    return text + (share if with_optimum else "") + "."
+
+
 def evaluation_table(evaluation: Evaluation, title: str) -> Table:
     """Each strategy's funded probability, capital, quality of life and objective, with 95% intervals.
 
@@ -121,9 +139,9 @@ def evaluation_table(evaluation: Evaluation, title: str) -> Table:
     optimum among the strategies, each one's share of it (median over the households where the
     optimum's yardstick is positive; n/a when there is none).
     """
-    table = Table(title=title, box=None, pad_edge=False)
     certainty = evaluation.yardstick == "certainty equivalent"
     with_optimum = evaluation.shares_of_optimum(next(iter(evaluation.overall))) is not None
+    table = Table(title=title, caption=evaluation_caption(evaluation.reward, with_optimum), **CAPTIONED)
     columns = ["strategy", "funded", "95% CI", "median capital", "quality of life",
                "expected utility" if certainty else "objective", "95% CI"]
     if certainty:
@@ -149,7 +167,8 @@ def evaluation_table(evaluation: Evaluation, title: str) -> Table:
 
 def phases_table(phases: list[Phase]) -> Table:
     """The learned strategy by age, phase by phase."""
-    table = Table(title="Strategy by age (median over paths)", box=None, pad_edge=False)
+    caption = "A new phase when the saving moves >10% or the equity share >5 points, after 12 months at least."
+    table = Table(title="Strategy by age (median over paths)", caption=caption, **CAPTIONED)
     for column in ("ages", "monthly saving", "equity share"):
         table.add_column(column, justify="right")
     for phase in phases:
@@ -159,7 +178,8 @@ def phases_table(phases: list[Phase]) -> Table:
 
 def median_path_table(path: MedianPath, title: str) -> Table:
     """The optimal strategy by age on the median market: wealth at the start of each step and the decisions."""
-    table = Table(title=title, box=None, pad_edge=False)
+    caption = "wealth at each step's start, every shock zero; savings rate: the decision (100% saves the most allowed)."
+    table = Table(title=title, caption=caption, **CAPTIONED)
     for column in ("age", "wealth", "monthly saving", "savings rate", "equity share"):
         table.add_column(column, justify="right")
     for age, wealth, saving, rate, equity in zip(path.ages, path.wealth, path.monthly_saving, path.savings_rate,

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -334,27 +334,76 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return path
 
 
-def _first_error(error: ValidationError) -> ProfileError:
-    """Turn pydantic's first error into one ProfileError naming the field and the rule."""
-    details = error.errors(include_url=False)
-    first = details[0]
-    location = tuple(part for part in first["loc"] if part not in ("function-after", "function-before"))
-    field = _field_path(location)
-    cause = (first.get("ctx") or {}).get("error")
+def _location(detail: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A pydantic error's location without the validator wrappers' names."""
+    return tuple(part for part in detail["loc"] if part not in ("function-after", "function-before"))
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside a field's annotation (``Person``, ``tuple[Account, ...]``, ``Plan | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _submodel(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _closest_field(location: tuple[Any, ...]) -> str | None:
+    """The valid field name closest to the unknown one at ``location``, if one is close."""
+    model: type[BaseModel] | None = Profile
+    for part in location[:-1]:
+        if isinstance(part, str):
+            field = model.model_fields.get(part) if model is not None else None
+            model = _submodel(field.annotation) if field is not None else None
+    if model is None or not isinstance(location[-1], str):
+        return None
+    hint = difflib.get_close_matches(location[-1], list(model.model_fields), n=1)
+    return hint[0] if hint else None
+
+
+def _describe(detail: Mapping[str, Any]) -> tuple[str, str]:
+    """The field path and the rule of one pydantic error."""
+    field = _field_path(_location(detail))
+    cause = (detail.get("ctx") or {}).get("error")
     if isinstance(cause, Rule):
-        field = f"{field}.{cause.field}" if field else cause.field
-        rule = cause.rule
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-        rule = message[:1].lower() + message[1:]
-        if first["type"] == "extra_forbidden":
-            rule = "unknown field"
-        elif first["type"] == "missing":
-            rule = "required field is missing"
-        elif first["type"] != "value_error" and not isinstance(first.get("input"), (dict, list, tuple)):
-            shown = repr(first.get("input"))
-            rule += f" (got {shown if len(shown) <= 40 else shown[:37] + '...'})"
-    more = len(details) - 1
+        return (f"{field}.{cause.field}" if field else cause.field), cause.rule
+    message = detail["msg"].removeprefix("Value error, ")
+    rule = message[:1].lower() + message[1:]
+    if detail["type"] == "extra_forbidden":
+        rule = "unknown field"
+    elif detail["type"] == "missing":
+        rule = "required field is missing"
+    elif detail["type"] != "value_error" and not isinstance(detail.get("input"), (dict, list, tuple)):
+        shown = repr(detail.get("input"))
+        rule += f" (got {shown if len(shown) <= 40 else shown[:37] + '...'})"
+    return field, rule
+
+
+def _follows_from_items(detail: Mapping[str, Any]) -> bool:
+    """Whether the error is a list "too short" only because its items failed (counted already)."""
+    if detail["type"] != "too_short" or not isinstance(detail.get("input"), (list, tuple)):
+        return False
+    return len(detail["input"]) >= (detail.get("ctx") or {}).get("min_length", 0)
+
+
+def _first_error(error: ValidationError) -> ProfileError:
+    """Turn pydantic's errors into one ProfileError naming the field and the rule.
+
+    An unknown field comes first, with the closest valid name: a misspelt required field is then
+    one problem (the unknown name, which explains the missing one), not a missing field.
+    """
+    details = error.errors(include_url=False)
+    first = next((detail for detail in details if detail["type"] == "extra_forbidden"), details[0])
+    field, rule = _describe(first)
+    explained = [_location(first)]
+    if first["type"] == "extra_forbidden":
+        hint = _closest_field(_location(first))
+        if hint is not None:
+            rule += f" (did you mean {hint}?)"
+            explained.append((*_location(first)[:-1], hint))
+    more = sum(1 for detail in details if _location(detail) not in explained and not _follows_from_items(detail))
     if more:
         rule += f" (and {more} more problem{'s' if more > 1 else ''})"
     return ProfileError(field, rule)

@@ -74,12 +74,17 @@ class AgentBackend:
     """Makes agents of one kind: ``name`` is what ``--agent`` selects.
 
     Rule-based backends implement :meth:`create`; learning ones set ``trainable`` and implement
-    :meth:`learner` and :meth:`load`.
+    :meth:`learner` and :meth:`load`. :attr:`kind` says which it is, as `mcsim agents` lists it.
     """
 
     name: str = ""
     description: str = ""
     trainable: bool = False
+
+    @property
+    def kind(self) -> str:
+        """``"learns"`` (trainable), ``"rule"`` (built directly) or ``"optimum"`` (the yardstick, built by solving)."""
+        return "learns" if self.trainable else "rule"
 
     def create(self, env: NumbaVecEnv, config: dict[str, Any]) -> Agent:
         """A rule-based agent for ``env``."""

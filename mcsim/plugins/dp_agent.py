@@ -20,6 +20,11 @@ class OptimumBackend(AgentBackend):
     name = "dp"
     description = "the optimum by dynamic programming, solved per household (the yardstick of % of optimum)"
 
+    @property
+    def kind(self) -> str:
+        """``"optimum"``: what the other strategies are measured against, neither learned nor a rule."""
+        return "optimum"
+
     def create(self, env: NumbaVecEnv, config: dict[str, Any]) -> Agent:
         """The optimum as an agent acting in ``env``."""
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,40 @@ def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int) -> Hou
     return sample_pool(n_households, seed=HELD_OUT_SEED + seed)
 
 
+MIN_RUNS_FOR_INTERVAL = 3
+"""Fewer runs give their values, not an interval (a t interval on 2 values spans 12.7 standard errors)."""
+
+T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000, 120: 1.980}
+"""Student t quantiles at 97.5% by degrees of freedom (between rows, the row below: a wider interval)."""
+
+
+def t_95(degrees: int) -> float:
+    """The two-sided 95% Student t quantile for ``degrees`` of freedom (1.96 beyond the table)."""
+    if degrees > max(T_95):
+        return 1.96
+    return T_95[max(d for d in T_95 if d <= degrees)]
+
+
+def over_runs(values: list[float], low: float = -math.inf, high: float = math.inf) -> dict[str, Any]:
+    """A quantity over runs: its values, mean and run count; from 3 runs a 95% t interval within [low, high]."""
+    array = np.asarray(values, dtype=float)
+    n = int(array.size)
+    mean = float(array.mean())
+    summary: dict[str, Any] = {"n_runs": n, "values": array.tolist(), "mean": mean}
+    if n >= MIN_RUNS_FOR_INTERVAL:
+        half = t_95(n - 1) * float(array.std(ddof=1)) / math.sqrt(n)
+        summary.update(low=float(max(low, mean - half)), high=float(min(high, mean + half)), confidence=0.95)
+    return summary
+
+
+def _over_runs_text(summary: dict[str, Any], show: Callable[[float], str]) -> str:
+    """``summary`` of :func:`over_runs` as text: the values below 3 runs, else the mean and interval."""
+    if "low" not in summary:
+        return " and ".join(show(value) for value in summary["values"]) + " by run"
+    return f"{show(summary['mean'])} (95% CI {show(summary['low'])} to {show(summary['high'])})"
+
+
 @dataclass(frozen=True)
 class RunsReport:
     """Evaluations of one or more runs (each on its own held-out households, baselines alongside)."""
@@ -77,25 +112,23 @@ class RunsReport:
         return (f"The policy beats the best baseline on {wins} of {evaluation.n_households} households "
                 f"({100 * wins / evaluation.n_households:.0f}%){tied}.")
 
-    def aggregate(self) -> dict[str, float]:
-        """Mean over runs of the objective and of the win share, with t-based 95% half-widths."""
-        objectives = np.array([e.overall[self.policy].objective for e in self.evaluations.values()])
-        shares = np.array([self.win_share(run) for run in self.evaluations])
-        n = objectives.size
-        t = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}.get(n, 1.96)
-
-        def half(values: np.ndarray) -> float:
-            return float(t * values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-
-        return {"runs": n, "objective_mean": float(objectives.mean()), "objective_half_width": half(objectives),
-                "win_share_mean": float(shares.mean()), "win_share_half_width": half(shares)}
+    def aggregate(self) -> dict[str, Any]:
+        """The policy's objective and win share over runs (see :func:`over_runs`); shares stay in [0, 1]."""
+        objectives = [e.overall[self.policy].objective for e in self.evaluations.values()]
+        shares = [self.win_share(run) for run in self.evaluations]
+        return {"runs": len(objectives), "objective": over_runs(objectives),
+                "win_share": over_runs(shares, low=0.0, high=1.0)}
 
     def aggregate_line(self) -> str:
-        """One line over all runs."""
+        """One line over all runs: their values below 3 runs, else the mean and its 95% interval."""
         a = self.aggregate()
-        return (f"Over {a['runs']} runs: objective {a['objective_mean']:.4f} ± {a['objective_half_width']:.4f}, "
-                f"beats the best baseline on {100 * a['win_share_mean']:.0f}% ± {100 * a['win_share_half_width']:.0f}% "
-                "of households (95%).")
+        objective = _over_runs_text(a["objective"], lambda x: f"{x:.4f}")
+        shares = _over_runs_text(a["win_share"], lambda x: f"{100 * x:.0f}%")
+        if a["runs"] < MIN_RUNS_FOR_INTERVAL:
+            return (f"Over {a['runs']} runs (an interval needs {MIN_RUNS_FOR_INTERVAL}): objective {objective}; "
+                    f"beats the best baseline on {shares} of households.")
+        return (f"Over {a['runs']} runs: objective {objective}; beats the best baseline on {shares} of households "
+                f"(95% t intervals over the {a['runs']} runs' values).")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""

@@ -29,7 +29,7 @@ def register_commands(cli: click.Group) -> None:
 
         Converts and saves on Linux; the model predicts on macOS (iOS 16 / macOS 13 and later).
 
-        \\b
+        \b
         Example:
           mcsim export-coreml runs/sb3-ppo-seed0 -o policy.mlpackage
         """

@@ -27,7 +27,7 @@ def register_commands(cli: click.Group) -> None:
     def export_onnx(run: str, output: str | None) -> None:
         """Export a trained policy to ONNX (the deterministic actor, observation to final action).
 
-        \\b
+        \b
         Example:
           mcsim export-onnx runs/sb3-ppo-seed0 -o policy.onnx
         """
