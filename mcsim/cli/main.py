@@ -288,7 +288,9 @@ def profile_show(name: str, as_json: bool) -> None:
 @seed_option
 @click.option("-o", "--out", default=None, help="Run directory (default: the first free runs/AGENT-ALGO-seedS[-k]).")
 @click.option("--resume", is_flag=True,
-              help="Continue the run in --out from its last checkpoint, with its options (those given here override).")
+              help="Continue the run in --out from its last checkpoint, with its options (those given here override). "
+                   "Without --out: the most recent unfinished run of --agent, --algo and --seed. A finished run is "
+                   "left as it is (exit 0) unless a larger --timesteps or --episodes is given.")
 @click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
@@ -303,10 +305,11 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
       mcsim train --profile default --episodes 3000 # one household
       mcsim train --reward crra                     # lifetime CRRA utility (certainty equivalents)
       mcsim train --out runs/quick --resume         # continue after Ctrl-C
+      mcsim train --resume                          # the most recent unfinished runs/sb3-ppo-seed0[-k]
     """
     from click.core import ParameterSource
 
-    from ..training.trainer import TrainConfig, Trainer
+    from ..training.trainer import TrainConfig, Trainer, resume_note
 
     given = {
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
@@ -318,9 +321,14 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
         context = click.get_current_context()
         explicit = {k: v for k, v in given.items() if context.get_parameter_source(k) == ParameterSource.COMMANDLINE}
         config = TrainConfig.resumed(out, explicit)
+        if out is None:
+            click.echo(resume_note(config))
     else:
         config = TrainConfig(**given, out=out)
     trainer = Trainer(config)
+    if trainer.finished:
+        click.echo(trainer.finished_note())
+        return
     manifest = trainer.run()
     metrics = manifest["metrics"]
     click.echo(
@@ -506,10 +514,26 @@ def _missing_plugin_command(name: str, distribution: str) -> click.Command:
     )
 
 
-def _add_plugin_commands() -> None:
-    from ..plugins.manager import load_plugins, pm
+def _load_plugins() -> None:
+    """Load the plugins; a PluginWarning (say, MCSIM_LOAD_PLUGINS naming no installed plugin) is one stderr line."""
+    import warnings
 
-    load_plugins()
+    from ..plugins.manager import PluginWarning, load_plugins
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginWarning)
+        load_plugins()
+    for warning in caught:
+        if issubclass(warning.category, PluginWarning):
+            click.echo(f"Warning: {one_line(str(warning.message))}", err=True)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _add_plugin_commands() -> None:
+    from ..plugins.manager import pm
+
+    _load_plugins()
     pm.hook.register_commands(cli=cli)
     for name, distribution in PLUGIN_COMMANDS.items():
         if name not in cli.commands:

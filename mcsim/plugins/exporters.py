@@ -43,6 +43,8 @@ def exporters() -> dict[str, Exporter]:
 def get_exporter(name: str, install_hint: str) -> Exporter:
     """The exporter called ``name``, or an error saying which distribution to install."""
     found = exporters()
+    if not name.strip():
+        raise ParameterError("exporter", f"no exporter named (installed: {', '.join(sorted(found)) or 'none'})")
     if name not in found:
         raise ParameterError(name, f"no {name} exporter is installed: {install_hint}")
     return found[name]

@@ -31,17 +31,14 @@ def _env_config(manifest: dict[str, Any]) -> EnvConfig:
 def load_exported_agent(run: str | Path, runtime: str) -> tuple[Any, dict[str, Any]]:
     """The agent of an export in the run directory (``policy.<format>``), and the run's manifest."""
     from ..plugins.exporters import get_exporter
-    from .runio import read_json
-    from .trainer import MANIFEST
+    from .trainer import read_manifest
 
     exporter = get_exporter(runtime, f"install mcsim-{runtime} to predict with the {runtime} runtime")
+    manifest = read_manifest(run)
     path = Path(run) / f"policy{exporter.suffix}"
-    if not path.is_file():
+    if not path.exists():
         raise ParameterError("runtime", f"{path} does not exist: run `mcsim export-{runtime} {run}` first")
-    manifest_path = Path(run) / MANIFEST
-    if not manifest_path.is_file():
-        raise ParameterError("run", f"{run} is not a run directory (no {MANIFEST})")
-    return exporter.runtime(path), read_json(manifest_path)
+    return exporter.runtime(path), manifest
 
 
 def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int) -> HouseholdPool:

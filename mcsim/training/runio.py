@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ParameterError
+
 
 def publish(temporary: str | Path, path: Path) -> None:
     """Give a finished temporary file the usual permissions (mkstemp makes it private) and rename it to ``path``."""
@@ -40,6 +42,55 @@ def read_json(path: Path) -> Any:
     """Read a JSON file (plain data only: nothing is unpickled)."""
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file (missing, a folder, empty), or None if it can be tried."""
+    if not path.exists():
+        return "is missing"
+    if not path.is_file():
+        return "is a folder, not a file" if path.is_dir() else "is not a regular file"
+    if path.stat().st_size == 0:
+        return "is empty"
+    return None
+
+
+def brief(error: BaseException) -> str:
+    """An exception's first sentence of its first line (at most 160 characters), or its type when it says nothing."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0].split(". ")[0] if lines else type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object; every problem is one ParameterError naming ``path``."""
+    problem = file_problem(path)
+    if problem is not None:
+        raise ParameterError(str(path), problem)
+    try:
+        data = read_json(path)
+    except UnicodeDecodeError:
+        raise ParameterError(str(path), "is not UTF-8 text (corrupt?)") from None
+    except json.JSONDecodeError as error:
+        raise ParameterError(str(path), f"is not valid JSON, truncated or corrupt ({error})") from None
+    except OSError as error:
+        raise ParameterError(str(path), f"cannot be read ({error.strerror or brief(error)})") from None
+    if not isinstance(data, dict):
+        raise ParameterError(str(path), f"holds a JSON {json_kind(data)}, not an object")
+    return data
+
+
+def json_kind(value: Any) -> str:
+    """The JSON name of a parsed value's type (object, list, string, number, boolean, null)."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"
 
 
 @contextmanager

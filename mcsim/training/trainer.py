@@ -4,6 +4,9 @@ A run directory holds ``model/`` (the final weights and the backend's JSON), ``c
 last checkpoint, replaced whole each time), ``logs/`` (TensorBoard) and ``manifest.json``: the
 configuration, package versions, seeds, budget, metrics and evaluation history. Every file is
 written atomically; Ctrl-C saves a checkpoint and stops cleanly; ``resume`` continues from it.
+Resuming without ``out`` takes the most recent unfinished run of the agent, algorithm and seed (an
+error when there is none); a finished run already at its budget is left as it is (``Trainer.finished``).
+Every file a run directory holds is checked when read: a broken one is one ParameterError naming it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import importlib.metadata
 import math
 import os
 import platform
+import shlex
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,11 +32,14 @@ from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
 from ..env.policies import BASELINES, rollout
 from ..env.vec_env import NumbaVecEnv
 from ..plugins.agents import AgentBackend, get_backend
-from .runio import read_json, replace_directory, write_json
+from .runio import json_kind, read_json_object, replace_directory, write_json
 
 VEC_KINDS = ("numba", "subproc", "dummy")
 EVAL_SEED_OFFSET = 1_000_003
 MANIFEST, MODEL_DIR, CHECKPOINT_DIR, LOG_DIR = "manifest.json", "model", "checkpoint", "logs"
+RUNS_ROOT = Path("runs")
+STATUSES = ("training", "interrupted", "complete")
+UNFINISHED = ("training", "interrupted")
 
 
 def default_workers() -> int:
@@ -85,12 +93,15 @@ class TrainConfig:
 
     @property
     def run_dir(self) -> Path:
-        """Where the run is written: ``out``, else the first free ``runs/AGENT-ALGO-seedS[-k]``."""
+        """Where the run is written: ``out``, else the first free ``runs/AGENT-ALGO-seedS[-k]``.
+
+        Resuming without ``out``: the most recent unfinished run of that family (see :func:`unfinished_runs`).
+        """
         if self.out:
             return Path(self.out)
-        base = Path("runs") / f"{self.agent}-{self.algo}-seed{self.seed}"
         if self.resume:
-            return base
+            return latest_unfinished_run(self.agent, self.algo, self.seed)
+        base = RUNS_ROOT / f"{self.agent}-{self.algo}-seed{self.seed}"
         candidate, k = base, 1
         while (candidate / MANIFEST).exists():
             k += 1
@@ -99,13 +110,24 @@ class TrainConfig:
 
     @classmethod
     def resumed(cls, out: str | None, overrides: dict[str, Any]) -> TrainConfig:
-        """The configuration of the run being resumed, with ``overrides`` (say, a larger budget) on top."""
-        naming = {key: value for key, value in overrides.items() if key in ("agent", "algo", "seed")}
-        run_dir = Path(out) if out else cls(resume=True, **naming).run_dir
-        manifest = run_dir / MANIFEST
-        if not manifest.is_file():
-            raise ParameterError("resume", f"{run_dir} has no run to resume (no {MANIFEST})")
-        saved = read_json(manifest)["config"]
+        """The configuration of the run being resumed, with ``overrides`` (say, a larger budget) on top.
+
+        Without ``out``: the most recent unfinished run of the agent, algorithm and seed that
+        ``overrides`` name (the defaults otherwise); an error when there is none.
+        """
+        if out:
+            run_dir = Path(out)
+        else:
+            naming = {key: overrides.get(key, getattr(cls, key)) for key in ("agent", "algo", "seed")}
+            run_dir = latest_unfinished_run(naming["agent"], naming["algo"], naming["seed"])
+        if not (run_dir / MANIFEST).exists():
+            raise ParameterError("resume", f"{run_dir} has no run to resume ({run_dir / MANIFEST} is missing)")
+        saved = read_manifest(run_dir)["config"]
+        try:
+            cls(**saved)
+        except (TypeError, ParameterError) as error:
+            rule = f"its 'config' is not a valid training configuration ({error})"
+            raise ParameterError(str(run_dir / MANIFEST), rule) from None
         return cls(**{**saved, **overrides, "out": str(run_dir), "resume": True})
 
     def env_config(self) -> EnvConfig:
@@ -116,6 +138,83 @@ class TrainConfig:
         """What the backend's learner needs to know."""
         return {"algo": self.algo, "network": self.network, "device": self.device, "seed": self.seed,
                 "torch_threads": self.torch_threads}
+
+
+def _require(path: Path, data: dict[str, Any], key: str, kind: type, optional: bool = False) -> Any:
+    """``data[key]``, which must be of JSON type ``kind`` (an error naming the file otherwise)."""
+    if key not in data:
+        if optional:
+            return None
+        raise ParameterError(str(path), f"lacks its '{key}'")
+    value = data[key]
+    expected = {dict: "an object", list: "a list", str: "a string", int: "an integer"}[kind]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ParameterError(str(path), f"its '{key}' is a JSON {json_kind(value)}, not {expected}")
+    return value
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """A run directory's manifest, checked: a JSON object with its config (naming the agent) and env.
+
+    Every problem is one ParameterError naming the file and what is wrong with it.
+    """
+    run = Path(run_dir)
+    path = run / MANIFEST
+    if not path.exists():
+        raise ParameterError("run", f"{run} is not a run directory ({path} is missing)")
+    manifest = read_json_object(path)
+    config = _require(path, manifest, "config", dict)
+    if not config.get("agent") or not isinstance(config["agent"], str):
+        raise ParameterError(str(path), "its 'config' names no agent (no 'agent' string)")
+    try:
+        EnvConfig(**_require(path, manifest, "env", dict))
+    except (TypeError, ParameterError) as error:
+        raise ParameterError(str(path), f"its 'env' is not a valid environment configuration ({error})") from None
+    status = _require(path, manifest, "status", str, optional=True)
+    if status is not None and status not in STATUSES:
+        raise ParameterError(str(path), f"its status {status!r} is none of {', '.join(STATUSES)}")
+    progress = _require(path, manifest, "progress", dict, optional=True)
+    if progress is not None:
+        _require(path, progress, "timesteps", int)
+    _require(path, manifest, "eval_history", list, optional=True)
+    return manifest
+
+
+def run_family(agent: str, algo: str, seed: int, root: Path = RUNS_ROOT) -> list[Path]:
+    """The default run directories of a configuration: ``ROOT/AGENT-ALGO-seedS`` and its ``-k`` siblings."""
+    name = f"{agent}-{algo}-seed{seed}"
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.iterdir() if path.is_dir() and (
+        path.name == name or (path.name.startswith(f"{name}-") and path.name[len(name) + 1:].isdigit())))
+
+
+def run_status(run_dir: Path) -> str:
+    """A run directory's status from its manifest; ``broken (why)`` when the manifest cannot be read."""
+    if not (run_dir / MANIFEST).exists():
+        return f"not a run (no {MANIFEST})"
+    try:
+        return read_manifest(run_dir).get("status", "unknown")
+    except ParameterError as error:
+        return f"broken ({error.rule})"
+
+
+def unfinished_runs(agent: str, algo: str, seed: int, root: Path = RUNS_ROOT) -> list[Path]:
+    """The family's runs that stopped before their budget (with a checkpoint), most recent manifest first."""
+    runs = [run for run in run_family(agent, algo, seed, root)
+            if run_status(run) in UNFINISHED and (run / CHECKPOINT_DIR).is_dir()]
+    return sorted(runs, key=lambda run: (run / MANIFEST).stat().st_mtime, reverse=True)
+
+
+def latest_unfinished_run(agent: str, algo: str, seed: int, root: Path = RUNS_ROOT) -> Path:
+    """The run ``--resume`` without ``--out`` continues: the most recent unfinished one; an error if none."""
+    runs = unfinished_runs(agent, algo, seed, root)
+    if runs:
+        return runs[0]
+    family = run_family(agent, algo, seed, root)
+    seen = "; ".join(f"{run} is {run_status(run)}" for run in family[:4]) or "none exists"
+    raise ParameterError("resume", f"no unfinished run of {agent}/{algo} seed {seed} under {root}/ to resume "
+                                   f"({seen}): name the run with --out RUN")
 
 
 def package_versions() -> dict[str, str]:
@@ -210,10 +309,13 @@ class Trainer:
         if not self.backend.trainable:
             raise ParameterError("agent", f"'{config.agent}' is rule-based: there is nothing to train")
         self.run_dir = config.run_dir
+        check_run_path(self.run_dir)
         manifest = self.run_dir / MANIFEST
+        self.saved: dict[str, Any] | None = None
         if config.resume:
-            if not (self.run_dir / CHECKPOINT_DIR).is_dir() or not manifest.is_file():
+            if not (self.run_dir / CHECKPOINT_DIR).is_dir() or not manifest.exists():
                 raise ParameterError("resume", f"{self.run_dir} has no checkpoint to resume from")
+            self.saved = read_manifest(self.run_dir)
         elif manifest.exists():
             raise ParameterError("out", f"{self.run_dir} already holds a run: pass --resume or another --out")
         self.pool, self.eval_pool = training_pools(config)
@@ -224,6 +326,22 @@ class Trainer:
         self.budget_timesteps = config.timesteps or int(math.ceil(episodes * steps.mean()))
         self.history: list[dict[str, float]] = []
         self.started = time.time()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run being resumed is complete and has reached this budget already: nothing to train."""
+        if self.saved is None or self.saved.get("status") != "complete":
+            return False
+        progress = self.saved.get("progress") or {}
+        episodes = progress.get("episodes")
+        return progress.get("timesteps", 0) >= self.budget_timesteps or (
+            self.budget_episodes is not None and isinstance(episodes, int) and episodes >= self.budget_episodes)
+
+    def finished_note(self) -> str:
+        """Why a finished run is not trained again, and how to train it further."""
+        steps = (self.saved or {}).get("progress", {}).get("timesteps", 0)
+        return (f"{self.run_dir} is finished ({steps:,} steps, its whole budget): nothing to resume. "
+                f"Give a larger --timesteps or --episodes to train it further.")
 
     def manifest(self, status: str, learner: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The run's manifest as it stands."""
@@ -265,12 +383,9 @@ class Trainer:
         """Train to the budget (or until Ctrl-C) and return the final manifest."""
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        vec = make_vec_env(self.config, self.pool, self.env_config)
-        learner = self.backend.learner(vec, self.config.backend_settings(), self.run_dir / LOG_DIR)
-        if self.config.resume:
-            learner.restore(self.run_dir / CHECKPOINT_DIR)
-            self.history = read_json(self.run_dir / MANIFEST).get("eval_history", [])
+        if self.finished and self.saved is not None:
+            return self.saved
+        vec, learner = self.start()
         self.banner(vec)
         baselines = Baselines({
             name: evaluate_returns(policy, self.eval_pool, self.config, self.env_config) for name, policy in BASELINES.items()
@@ -313,7 +428,8 @@ class Trainer:
                 status = "interrupted"
         self.checkpoint(learner, status)
         if status == "interrupted":
-            self.console.print(f"Interrupted: checkpoint saved in {self.run_dir / CHECKPOINT_DIR}; resume with --resume.")
+            self.console.print(f"Interrupted: checkpoint saved in {self.run_dir / CHECKPOINT_DIR}; resume with:\n"
+                               f"  {resume_command(self.run_dir)}", soft_wrap=True)
             vec.close()
             raise KeyboardInterrupt
         with replace_directory(self.run_dir / MODEL_DIR) as directory:
@@ -326,6 +442,32 @@ class Trainer:
         manifest = self.manifest(status, learner, {"metrics": metrics})
         write_json(self.run_dir / MANIFEST, manifest)
         return manifest
+
+    def start(self) -> tuple[Any, Any]:
+        """The vectorized env and the learner (restored when resuming).
+
+        A start that fails (a bad option the backend refuses, a broken checkpoint, Ctrl-C) closes the
+        env and removes the folders it created: no empty run directory is left behind.
+        """
+        created = first_missing(self.run_dir)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ParameterError("out", f"cannot create {self.run_dir} ({error.strerror or error})") from None
+        vec = None
+        try:
+            vec = make_vec_env(self.config, self.pool, self.env_config)
+            learner = self.backend.learner(vec, self.config.backend_settings(), self.run_dir / LOG_DIR)
+            if self.saved is not None:
+                learner.restore(self.run_dir / CHECKPOINT_DIR)
+                self.history = list(self.saved.get("eval_history", []))
+        except BaseException:
+            if vec is not None:
+                vec.close()
+            if created is not None:
+                shutil.rmtree(created, ignore_errors=True)
+            raise
+        return vec, learner
 
     def evaluate(self, learner: Any, baselines: Baselines) -> dict[str, float]:
         """Evaluate the current policy on the held-out households; append it to the history."""
@@ -342,6 +484,38 @@ class Trainer:
         write_json(self.run_dir / MANIFEST, self.manifest(status, learner))
 
 
+def first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` (itself included) that does not exist yet: what mkdir -p creates."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def check_run_path(path: Path) -> None:
+    """A run directory must be a folder, or be creatable as one (no file in the way)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise ParameterError("out", f"{candidate} is a file, not a folder: choose another --out")
+            return
+
+
+def resume_note(config: TrainConfig) -> str:
+    """What ``--resume`` without ``--out`` chose: the run, why, and the family's other unfinished runs."""
+    others = [str(run) for run in unfinished_runs(config.agent, config.algo, config.seed) if run != config.run_dir]
+    also = f" (also unfinished: {', '.join(others)})" if others else ""
+    family = f"{config.agent}/{config.algo} seed {config.seed}"
+    return f"Resuming {config.run_dir}, the most recent unfinished run of {family}{also}."
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that resumes the run in ``run_dir``."""
+    return f"mcsim train --out {shlex.quote(str(run_dir))} --resume"
+
+
 def train(config: TrainConfig, console: Any = None, env_config: EnvConfig | None = None) -> dict[str, Any]:
     """Train as ``config`` says; return the run's manifest."""
     return Trainer(config, env_config, console).run()
@@ -350,15 +524,14 @@ def train(config: TrainConfig, console: Any = None, env_config: EnvConfig | None
 def load_agent(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """The trained agent of a run directory and its manifest (weights and JSON only, nothing unpickled)."""
     run = Path(run_dir)
-    manifest_path = run / MANIFEST
-    if not manifest_path.is_file():
-        raise ParameterError("run", f"{run} is not a run directory (no {MANIFEST})")
-    manifest = read_json(manifest_path)
+    manifest = read_manifest(run)
     model = run / MODEL_DIR
-    if not model.is_dir():
+    if not model.exists():
         model = run / CHECKPOINT_DIR
+    if not model.exists():
+        raise ParameterError("run", f"{run} has no model ({run / MODEL_DIR} is missing, and no checkpoint)")
     if not model.is_dir():
-        raise ParameterError("run", f"{run} has no model or checkpoint")
+        raise ParameterError(str(model), "is a file, not a folder")
     backend = get_backend(manifest["config"]["agent"])
     return backend.load(model), manifest
 

@@ -8,6 +8,7 @@ environment's [0, 1]. Weights are saved with ``torch.save`` of state dicts and l
 from __future__ import annotations
 
 import importlib.metadata
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3 import A2C, PPO, SAC, TD3
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor
 from stable_baselines3.sac.policies import SACPolicy
@@ -24,7 +26,7 @@ from stable_baselines3.sac.policies import SACPolicy
 from mcsim.core.errors import ParameterError
 from mcsim.env.environment import observation_space
 from mcsim.plugins.agents import Agent, AgentBackend, Learner
-from mcsim.training.runio import read_json, write_json
+from mcsim.training.runio import brief, file_problem, read_json_object, write_json
 
 NETWORKS: dict[str, list[int]] = {
     "standard": [128, 64, 32],
@@ -158,6 +160,44 @@ class DeterministicActor(torch.nn.Module):
         return (torch.clamp(unit, -1.0, 1.0) + 1.0) * 0.5
 
 
+def load_weights(path: Path) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; any failure is one ParameterError naming the file.
+
+    A file holding Python objects beyond tensors (a planted pickle) is refused, and nothing of it runs.
+    """
+    problem = file_problem(path)
+    if problem is not None:
+        raise ParameterError(str(path), problem)
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as error:
+        if "weights only load failed" in str(error).lower():
+            raise ParameterError(str(path), "holds Python objects, not only weights: refused (nothing was run)") from None
+        raise ParameterError(str(path), f"is not a torch weights file, truncated or corrupt ({brief(error)})") from None
+    except Exception as error:  # noqa: BLE001 - a corrupt zip or pickle stream fails with any of a dozen types
+        raise ParameterError(str(path), f"is not a torch weights file, truncated or corrupt ({brief(error)})") from None
+
+
+def load_into(target: torch.nn.Module | torch.optim.Optimizer, state: Any, path: Path) -> None:
+    """Load a state dict read from ``path`` into ``target``; a mismatch is one ParameterError naming the file."""
+    if not isinstance(state, dict):
+        raise ParameterError(str(path), f"holds a {type(state).__name__}, not a state dict")
+    try:
+        target.load_state_dict(state)
+    except Exception as error:  # noqa: BLE001 - torch raises RuntimeError, KeyError, ValueError or TypeError
+        raise ParameterError(str(path), f"does not fit this {type(target).__name__} ({brief(error)})") from None
+
+
+def read_spec(directory: Path) -> dict[str, Any]:
+    """The agent.json of a saved sb3 agent, checked: a known algorithm and network."""
+    path = directory / SPEC_FILE
+    spec = read_json_object(path)
+    if spec.get("algo") not in ALGOS or spec.get("network") not in NETWORKS:
+        raise ParameterError(str(path), f"does not describe an sb3 agent (algo {spec.get('algo')!r}, "
+                                        f"network {spec.get('network')!r})")
+    return spec
+
+
 def build_policy(spec: dict[str, Any]) -> torch.nn.Module:
     """An untrained policy network of the algorithm and network in ``spec``, on the CPU."""
     algo = ALGOS[spec["algo"]]
@@ -190,6 +230,19 @@ class _Progress(BaseCallback):
         self.returns = []
 
 
+def run_logger(log_dir: Path | None) -> Logger:
+    """SB3's logger writing TensorBoard events under ``log_dir/sb3_0`` only, or nothing without a log dir.
+
+    Set explicitly: SB3's default logger makes an ``SB3-<time>`` folder in the system's temporary
+    directory when it has nowhere else to write.
+    """
+    if log_dir is None:
+        return Logger(folder=None, output_formats=[])
+    from stable_baselines3.common.logger import configure
+
+    return configure(str(log_dir / "sb3_0"), ["tensorboard"])
+
+
 class Sb3Learner(Learner):
     """An SB3 model learning on a vectorized mcsim environment."""
 
@@ -211,9 +264,10 @@ class Sb3Learner(Learner):
             kwargs["learning_rate"] = float(settings["learning_rate"])
         self.model = ALGOS[algo](
             "MlpPolicy", self.env, seed=settings.get("seed", 0), device=self.device, verbose=0,
-            tensorboard_log=None if log_dir is None else str(log_dir),
             policy_kwargs=_policy_kwargs(algo, network), **kwargs,
         )
+        self.log_dir = log_dir
+        self.logging = False
 
     @property
     def agent(self) -> Sb3Agent:
@@ -228,6 +282,9 @@ class Sb3Learner(Learner):
     def learn(self, timesteps: int, on_progress: Callable[[int, int, list[float]], bool]) -> None:
         """SB3's learn, reporting after each rollout."""
         callback = _Progress(on_progress, self.episodes)
+        if not self.logging:  # set on the first learn, so that a start that fails writes no log
+            self.model.set_logger(run_logger(self.log_dir))
+            self.logging = True
         try:
             self.model.learn(timesteps, callback=callback, reset_num_timesteps=False, tb_log_name="sb3")
         finally:
@@ -263,20 +320,33 @@ class Sb3Learner(Learner):
                                            "versions": _versions()})
 
     def restore(self, directory: Path) -> None:
-        """Load the state dicts with weights_only=True, and the step and episode counts."""
-        spec = read_json(directory / SPEC_FILE)
+        """Load the state dicts with weights_only=True, and the step and episode counts.
+
+        Every file is checked before any is loaded into the model; each problem is one ParameterError naming it.
+        """
+        spec = read_spec(directory)
         if (spec["algo"], spec["network"]) != (self.spec["algo"], self.spec["network"]):
             raise ParameterError("resume", f"the checkpoint is {spec['algo']}/{spec['network']}, "
                                  f"not {self.spec['algo']}/{self.spec['network']}")
-        self.model.policy.load_state_dict(torch.load(directory / POLICY_FILE, weights_only=True))
-        state = torch.load(directory / OPTIMIZER_FILE, weights_only=True)
+        counts = [spec.get(key) for key in ("timesteps", "episodes")]
+        if not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts):
+            raise ParameterError(str(directory / SPEC_FILE), "lacks whole 'timesteps' and 'episodes' counts")
+        policy_path, optimizer_path = directory / POLICY_FILE, directory / OPTIMIZER_FILE
+        policy_state, state = load_weights(policy_path), load_weights(optimizer_path)
+        if not isinstance(state, dict):
+            raise ParameterError(str(optimizer_path), f"holds a {type(state).__name__}, not optimizer states")
+        load_into(self.model.policy, policy_state, policy_path)
         for name, optimizer in self._optimizers().items():
-            optimizer.load_state_dict(state[name])
+            if name not in state:
+                raise ParameterError(str(optimizer_path), f"lacks the state of the {name} optimizer")
+            load_into(optimizer, state[name], optimizer_path)
         if "log_ent_coef" in state:
+            coefficient = state["log_ent_coef"]
+            if not isinstance(coefficient, torch.Tensor) or coefficient.shape != self.model.log_ent_coef.shape:
+                raise ParameterError(str(optimizer_path), "its 'log_ent_coef' is not SAC's entropy coefficient tensor")
             with torch.no_grad():
-                self.model.log_ent_coef.copy_(state["log_ent_coef"])
-        self.model.num_timesteps = int(spec["timesteps"])
-        self.episodes = int(spec["episodes"])
+                self.model.log_ent_coef.copy_(coefficient)
+        self.model.num_timesteps, self.episodes = counts
 
 
 class Sb3Backend(AgentBackend):
@@ -292,12 +362,9 @@ class Sb3Backend(AgentBackend):
 
     def load(self, directory: Path) -> Sb3Agent:
         """Rebuild the policy from agent.json and load its weights (weights_only=True)."""
-        spec = read_json(directory / SPEC_FILE)
-        if spec.get("algo") not in ALGOS or spec.get("network") not in NETWORKS:
-            raise ParameterError("run", f"{directory / SPEC_FILE} does not describe an sb3 agent")
+        spec = read_spec(directory)
         policy = build_policy(spec)
-        state = torch.load(directory / POLICY_FILE, weights_only=True, map_location="cpu")
-        policy.load_state_dict(state)
+        load_into(policy, load_weights(directory / POLICY_FILE), directory / POLICY_FILE)
         policy.set_training_mode(False)
         return Sb3Agent(policy, spec)
 

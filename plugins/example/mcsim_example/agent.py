@@ -14,7 +14,7 @@ import numpy as np
 
 from mcsim.core.errors import ParameterError
 from mcsim.plugins.agents import Agent, AgentBackend, Learner
-from mcsim.training.runio import read_json, write_json
+from mcsim.training.runio import read_json_object, write_json
 
 STATE_FILE = "random_search.json"
 
@@ -83,9 +83,18 @@ class RandomSearchLearner(Learner):
 
     def restore(self, directory: Path) -> None:
         """Continue from a saved state."""
-        state = read_json(directory / STATE_FILE)
+        state = read_state(directory / STATE_FILE)
         self.best, self.best_return = (state["rate"], state["equity"]), state["return"]
         self.steps, self.episodes = state["timesteps"], state["episodes"]
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """The saved state, checked: every problem is one ParameterError naming the file (never a traceback)."""
+    state = read_json_object(path)
+    for key in ("rate", "equity", "return", "timesteps", "episodes"):
+        if not isinstance(state.get(key), int | float) or isinstance(state.get(key), bool):
+            raise ParameterError(str(path), f"lacks its number '{key}'")
+    return state
 
 
 class RandomSearchBackend(AgentBackend):
@@ -102,7 +111,7 @@ class RandomSearchBackend(AgentBackend):
     def load(self, directory: Path) -> ConstantAgent:
         """The saved best candidate."""
         path = directory / STATE_FILE
-        if not path.is_file():
-            raise ParameterError("run", f"{directory} holds no random-search agent")
-        state = read_json(path)
+        if not path.exists():
+            raise ParameterError("run", f"{directory} holds no random-search agent ({path} is missing)")
+        state = read_state(path)
         return ConstantAgent(float(state["rate"]), float(state["equity"]))

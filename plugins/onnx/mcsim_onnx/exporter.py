@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from mcsim import __version__ as mcsim_version
+from mcsim.core.errors import ParameterError
 from mcsim.plugins.agents import Agent
 from mcsim.plugins.exporters import Exporter, actor_of
-from mcsim.training.runio import publish
+from mcsim.training.runio import brief, publish
 
 INPUT, OUTPUT = "observation", "action"
 OPSET = 18
@@ -34,7 +35,15 @@ class OnnxAgent(Agent):
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, Fail, ...) share no base
+            raise ParameterError(str(path), f"is not an ONNX model, truncated or corrupt ({brief(error)})") from None
+        inputs = [node.name for node in self.session.get_inputs()]
+        outputs = [node.name for node in self.session.get_outputs()]
+        if inputs != [INPUT] or OUTPUT not in outputs:
+            raise ParameterError(str(path), f"is not an mcsim policy (inputs {inputs}, outputs {outputs}; "
+                                            f"expected '{INPUT}' to '{OUTPUT}')")
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions in [0, 1] for float32[B, 11] observations."""

@@ -82,7 +82,7 @@ def test_refusals_are_one_line(runs: dict[str, Path], tmp_path: Path, capsys: py
     for args, fragment in (
         (["export-onnx", str(runs["ppo"]), "-o", str(tmp_path / "policy.txt")], "must end in .onnx"),
         (["export-onnx", str(tmp_path / "nothing")], "not a run directory"),
-        (["predict", str(tmp_path / "nothing"), "--runtime", "onnx"], "does not exist"),
+        (["predict", str(tmp_path / "nothing"), "--runtime", "onnx"], "not a run directory"),
     ):
         with pytest.raises(SystemExit) as stop:
             main(args)
