@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mcsim.cli.progress import Reporter  # noqa: E402
 from mcsim.env.environment import EnvConfig  # noqa: E402
 from mcsim.env.household import sample_pool  # noqa: E402
 from mcsim.env.policies import BASELINES  # noqa: E402
@@ -111,7 +112,8 @@ def main() -> None:
     run = args.run
     if run is None and args.train:
         run = "runs/oracle-crra"
-        Trainer(TrainConfig(reward="crra", out=run)).run()
+        with Reporter("training the crra run") as progress:
+            Trainer(TrainConfig(reward="crra", out=run), console=progress.console, progress=progress).run()
     if run is not None:
         shares(run, args.households, args.paths, args.seed)
     if args.planner_run is not None:

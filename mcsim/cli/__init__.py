@@ -1,4 +1,6 @@
-"""The ``mcsim`` command line: click commands (``main``), terminal rendering (``render``), charts (``plot``).
+"""The ``mcsim`` command line: click commands (``main``), rendering (``render``, ``plot``, ``progress``).
+
+``progress`` shows what a long command is doing, on standard error.
 
 Layering: the top layer; it may import every other one, and nothing imports it.
 """

@@ -157,17 +157,20 @@ def simulate(
     from ..core.profile import load_profile
     from ..core.simulation import simulate as run_simulation
     from .plot import check_output_path, write_fan_chart
+    from .progress import Reporter
     from .render import print_view, simulation_view
 
     household = load_profile(profile)
     if plot is not None:
         check_output_path(plot)
-    result = run_simulation(
-        household, n_paths, seed, fan=plot is not None, tolerance=tolerance, confidence=confidence,
-        max_paths=max_paths, threads=threads,
-    )
-    if plot is not None:
-        write_fan_chart(result, plot)
+    with Reporter("simulating") as progress:
+        result = run_simulation(
+            household, n_paths, seed, fan=plot is not None, tolerance=tolerance, confidence=confidence,
+            max_paths=max_paths, threads=threads, progress=progress,
+        )
+        if plot is not None:
+            progress("drawing the fan chart")
+            write_fan_chart(result, plot)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -199,9 +202,11 @@ def optimize(
       mcsim optimize young_saver --success 0.95
     """
     from ..core.optimize import minimum_saving
+    from .progress import Reporter
     from .render import optimization_view, print_view
 
-    result = minimum_saving(profile, target, n_paths, seed, precision=precision, threads=threads)
+    with Reporter("searching the minimum saving") as progress:
+        result = minimum_saving(profile, target, n_paths, seed, precision=precision, threads=threads, progress=progress)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -310,6 +315,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
     from click.core import ParameterSource
 
     from ..training.trainer import TrainConfig, Trainer, resume_note
+    from .progress import Reporter
 
     given = {
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
@@ -325,11 +331,13 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
             click.echo(resume_note(config))
     else:
         config = TrainConfig(**given, out=out)
-    trainer = Trainer(config)
+    progress = Reporter("starting the training")
+    trainer = Trainer(config, console=progress.console, progress=progress)
     if trainer.finished:
         click.echo(trainer.finished_note())
         return
-    manifest = trainer.run()
+    with progress:
+        manifest = trainer.run()
     metrics = manifest["metrics"]
     click.echo(
         f"Saved {trainer.run_dir}: evaluation return {metrics['eval_return']:.4f} on held-out households; "
@@ -359,9 +367,11 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
       mcsim evaluate runs/seed0 runs/seed1 runs/seed2 --json
     """
     from ..training.reports import evaluate_runs
+    from .progress import Reporter
     from .render import evaluation_table, print_view
 
-    report = evaluate_runs(list(runs), n_households, n_paths, seed, optimum)
+    with Reporter("evaluating") as progress:
+        report = evaluate_runs(list(runs), n_households, n_paths, seed, optimum, progress=progress)
     if as_json:
         print_json(report.to_dict())
         return
@@ -395,13 +405,16 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
     """
     from ..training.reports import predict_household
     from .plot import check_output_path, write_strategy_chart
+    from .progress import Reporter
     from .render import evaluation_table, phases_table, print_view
 
     if plot is not None:
         check_output_path(plot)
-    prediction = predict_household(run, profile, n_paths, seed, runtime, optimum)
-    if plot is not None:
-        write_strategy_chart(prediction, plot)
+    with Reporter("predicting") as progress:
+        prediction = predict_household(run, profile, n_paths, seed, runtime, optimum, progress=progress)
+        if plot is not None:
+            progress("drawing the strategy chart")
+            write_strategy_chart(prediction, plot)
     if as_json:
         print_json(prediction.to_dict())
         return
@@ -442,14 +455,17 @@ def optimum(profile: str, reward: str, gamma: float, step_months: str, wealth_po
     from ..optimum.solver import SolverGrid
     from ..training.reports import optimum_report
     from .plot import check_output_path, write_strategy_chart
+    from .progress import Reporter
     from .render import evaluation_table, median_path_table, print_view
 
     if plot is not None:
         check_output_path(plot)
     config = EnvConfig(reward=reward, gamma=gamma, step_months=int(step_months))
-    report = optimum_report(profile, config, n_paths, seed, SolverGrid(wealth_points=wealth_points))
-    if plot is not None:
-        write_strategy_chart(report, plot, f"{report.profile}: optimal strategy on the median market ({reward})")
+    with Reporter("solving the optimum") as progress:
+        report = optimum_report(profile, config, n_paths, seed, SolverGrid(wealth_points=wealth_points), progress)
+        if plot is not None:
+            progress("drawing the strategy chart")
+            write_strategy_chart(report, plot, f"{report.profile}: optimal strategy on the median market ({reward})")
     if as_json:
         print_json(report.to_dict())
         return

@@ -13,7 +13,9 @@ import numpy as np
 
 from .arrays import ProfileArrays, compile_profile
 from .checks import number
+from .kernels import simulate_paths
 from .profile import MAX_MONEY, Profile, load_profile
+from .progress import OnProgress, phase, silent
 from .simulation import check_paths, check_seed, numba_threads, run_paths
 
 MAX_MONTHLY_SAVING = 1_000_000.0
@@ -80,12 +82,14 @@ def minimum_saving(
     *,
     precision: float = 1.0,
     threads: int | None = None,
+    progress: OnProgress | None = None,
 ) -> OptimizationResult:
     """The smallest constant monthly saving whose success probability reaches ``target``.
 
     :param target: success probability to reach, in (0, 1].
     :param n_paths: common paths every candidate runs on.
     :param precision: stop when the bracket is this narrow (euros per month).
+    :param progress: told each candidate (see :mod:`mcsim.core.progress`).
     """
     profile = load_profile(profile)
     seed = check_seed(seed)
@@ -94,10 +98,15 @@ def minimum_saving(
     precision = number("precision", precision, 0.0, MAX_MONEY, open_low=True)
     arrays = compile_profile(profile)
     steps: list[Step] = []
+    report = progress or silent
+    first = phase(f"searching the minimum saving for {target:.1%} success", simulate_paths)
 
-    def evaluate(phase: str, saving: float) -> float:
+    def evaluate(stage: str, saving: float) -> float:
+        last = f"; {steps[-1].monthly_saving:,.0f} € a month reaches {steps[-1].success:.1%}" if steps else ""
+        what = first if not steps else f"searching the minimum saving for {target:.1%} success"
+        report(what, len(steps) + 1, detail=f"trying {saving:,.0f} € a month ({stage}){last}")
         success = success_probability(arrays, saving, seed, n_paths)
-        steps.append(Step(phase, saving, success))
+        steps.append(Step(stage, saving, success))
         return success
 
     def result(reachable: bool, saving: float, success: float, below: float | None) -> OptimizationResult:

@@ -15,6 +15,7 @@ markets (common random numbers) and returns can be compared household by househo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -191,9 +192,12 @@ class Rollout(NamedTuple):
 
 def rollout(
     policy: Policy, households: Households | HouseholdPool, n_episodes: int, seed: int = 0, *,
-    record: bool = False, **config: object,
+    record: bool = False, on_step: Callable[[int, int], None] | None = None, **config: object,
 ) -> Rollout:
-    """Run ``n_episodes`` episodes: episode i on household ``i % N`` with stream seed ``seed + i``."""
+    """Run ``n_episodes`` episodes: episode i on household ``i % N`` with stream seed ``seed + i``.
+
+    ``on_step(steps done, steps of the longest episode)`` is called before each decision step.
+    """
     integer("n_episodes", n_episodes, 1, 100_000)
     pool = make_pool(households)
     env = NumbaVecEnv(n_episodes, pool, seed=seed, **config)
@@ -201,11 +205,14 @@ def rollout(
     obs = env.reset()
     assigned = env.households
     per_episode = {name: np.zeros(n_episodes) for name in ("returns", "terminal", "funded", "shortfall", "capital")}
-    max_steps = int(np.ceil(pool.n_accum[assigned] / env.config.step_months).max()) if record else 0
+    longest = int(np.ceil(pool.n_accum[assigned] / env.config.step_months).max())
+    max_steps = longest if record else 0
     steps = {name: np.full((n_episodes, max_steps), np.nan) for name in ("ages", "saving", "equity", "wealth")}
     running = np.ones(n_episodes, dtype=bool)
     step = 0
     while running.any():
+        if on_step is not None:
+            on_step(step, longest)
         obs, rewards, dones, info = env.step_arrays(policy.act(obs, env))
         per_episode["returns"][running] += rewards[running]
         if record:

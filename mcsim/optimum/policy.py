@@ -11,9 +11,11 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
+from ..core.progress import OnProgress, phase, silent
 from ..env.environment import EnvConfig
 from ..env.household import HouseholdPool
 from ..env.vec_env import NumbaVecEnv
+from .kernels import retirement_values, solve_stage
 from .solver import OptimalPolicy, SolverGrid, solve_household
 
 
@@ -51,6 +53,20 @@ class Optimum:
         if key not in self._solutions:
             self._solutions[key] = solve_household(pool, int(h), config, self.solver)
         return self._solutions[key]
+
+    def prepare(self, pool: HouseholdPool, config: EnvConfig, progress: OnProgress | None = None) -> None:
+        """Solve every household of ``pool`` for an env configured by ``config`` now, telling ``progress``.
+
+        Acting then finds every solution made (a roll-out would otherwise solve them silently, one by one).
+        """
+        report = progress or silent
+        objective = self.objective(config)
+        what = phase("solving the optimum", solve_stage, retirement_values)
+        for h in range(pool.size):
+            report(what, h, pool.size, unit="households")
+            self.solution(pool, h, objective)
+            what = "solving the optimum"
+        report(what, pool.size, pool.size, unit="households")
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """Each env's optimal action at its decision step and wealth."""

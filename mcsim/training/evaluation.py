@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from ..core.progress import OnProgress, phase, silent
 from ..core.stats import Interval, wilson_interval
 from ..env.environment import EnvConfig
 from ..env.household import HouseholdPool
-from ..env.kernels import SHORTFALL_SHARE
+from ..env.kernels import SHORTFALL_SHARE, reset_batch, step_batch
 from ..env.policies import Policy, Rollout, rollout
+from ..optimum.policy import Optimum
 from ..optimum.solver import certainty_equivalent
 
 BOOTSTRAP_SAMPLES = 400
@@ -172,12 +174,31 @@ class Evaluation:
 
 
 def evaluate(
-    policies: dict[str, Policy], pool: HouseholdPool, n_paths: int, seed: int, config: EnvConfig, record: bool = False
+    policies: dict[str, Policy], pool: HouseholdPool, n_paths: int, seed: int, config: EnvConfig, record: bool = False,
+    progress: OnProgress | None = None, label: str = "evaluating",
 ) -> Evaluation:
-    """Score every policy on ``n_paths`` whole lives of each household of ``pool``, same paths for all."""
+    """Score every policy on ``n_paths`` whole lives of each household of ``pool``, same paths for all.
+
+    ``progress`` is told each household the optimum solves (before any roll-out) and each roll-out's
+    steps, as ``label`` and the strategy.
+    """
     settings = {**asdict(config), "mc_paths": 1}
     n_episodes = pool.size * n_paths
-    rollouts = {name: rollout(policy, pool, n_episodes, seed, record=record, **settings) for name, policy in policies.items()}
+    report = progress or silent
+    optimum = policies.get(OPTIMUM)
+    if isinstance(optimum, Optimum):
+        optimum.prepare(pool, EnvConfig(**settings), report)
+    rollouts = {}
+    for i, (name, policy) in enumerate(policies.items(), 1):
+        what = f"{label}: {name} ({i}/{len(policies)} strategies)"
+        opening = phase(what, step_batch, reset_batch)  # the first roll-out's reset and step compile them
+        report(opening)
+
+        def on_step(done: int, total: int, what: str = what, opening: str = opening) -> None:
+            report(what if done else opening, done, total, unit="decision steps", detail=f"{n_episodes:,} lives")
+
+        rollouts[name] = rollout(policy, pool, n_episodes, seed, record=record, on_step=on_step, **settings)
+    report(f"{label}: scoring the strategies")
     first = next(iter(rollouts.values()))
     rng = np.random.default_rng(seed)
     overall = {name: score(result, np.ones(n_episodes, dtype=bool), config, rng) for name, result in rollouts.items()}

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.errors import ParameterError
 from ..core.profile import load_profile
+from ..core.progress import OnProgress, silent
 from ..env.environment import EnvConfig
 from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
 from ..env.policies import BASELINES, rollout
@@ -154,21 +155,26 @@ def run_optimum(manifest: dict[str, Any], optimum: bool) -> Any | None:
     return Optimum(mc_paths=_env_config(manifest).mc_paths)
 
 
-def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True) -> RunsReport:
+def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True,
+                  progress: OnProgress | None = None) -> RunsReport:
     """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households.
 
     Runs with the same objective share the optimum's solutions (same held-out households).
     """
+    report = progress or silent
     evaluations = {}
     optima: dict[int, Any] = {}
-    for run in runs:
+    for i, run in enumerate(runs, 1):
+        which = f" run {i}/{len(runs)}" if len(runs) > 1 else ""
+        report(f"loading{which} {run}")
         agent, manifest = load_agent(run)
         pool = held_out_pool(manifest, n_households, seed)
         mc_paths = _env_config(manifest).mc_paths
         if mc_paths not in optima:
             optima[mc_paths] = run_optimum(manifest, optimum)
         policies = strategies(agent, optima[mc_paths])
-        evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest))
+        evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest), progress=report,
+                                    label=f"evaluating{which}")
     return RunsReport(evaluations)
 
 
@@ -209,18 +215,22 @@ class Prediction(StrategyView):
 
 
 def predict_household(
-    run: str, profile_source: str, n_paths: int, seed: int, runtime: str = "torch", optimum: bool = True
+    run: str, profile_source: str, n_paths: int, seed: int, runtime: str = "torch", optimum: bool = True,
+    progress: OnProgress | None = None,
 ) -> Prediction:
     """The run's strategy by age for the household (medians over paths), evaluated on the same paths.
 
     ``runtime`` ``"torch"`` acts with the trained weights; an exporter's name (``"onnx"``) acts with
     that export in the run directory (``policy.onnx``), through its runtime alone.
     """
+    report = progress or silent
+    report(f"loading {run}")
     agent, manifest = load_agent(run) if runtime == "torch" else load_exported_agent(run, runtime)
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     config = _env_config(manifest)
-    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum)), pool, n_paths, seed, config, record=True)
+    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum)), pool, n_paths, seed, config, record=True,
+                          progress=report, label="evaluating")
     trajectory = evaluation.rollouts["policy"]
     ends = np.nanmedian(trajectory.ages, axis=0)
     starts = np.concatenate(([profile.person.current_age], ends[:-1]))
@@ -260,17 +270,20 @@ class OptimumReport(StrategyView):
         }
 
 
-def optimum_report(profile_source: str, config: EnvConfig, n_paths: int, seed: int, solver: SolverGrid | None = None
-                   ) -> OptimumReport:
+def optimum_report(profile_source: str, config: EnvConfig, n_paths: int, seed: int, solver: SolverGrid | None = None,
+                   progress: OnProgress | None = None) -> OptimumReport:
     """Solve the household's optimum for ``config``, follow it on the median market, evaluate it beside the baselines."""
     from ..optimum.policy import Optimum
 
+    report = progress or silent
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     optimum = Optimum(solver, mc_paths=config.mc_paths)
+    optimum.prepare(pool, config, report)
     policy = optimum.solution(pool, 0, config)
     path = median_path(pool, 0, config, policy)
-    evaluation = evaluate({OPTIMUM: optimum, **BASELINES}, pool, n_paths, seed, config, record=True)
+    evaluation = evaluate({OPTIMUM: optimum, **BASELINES}, pool, n_paths, seed, config, record=True, progress=report)
+    report("simulating the optimum's value", 0, 0, detail=f"{n_paths:,} lives")
     simulated = rollout(optimum, pool, n_paths, seed, **asdict(config)).returns.mean()
     trajectory = evaluation.rollouts[OPTIMUM]
     return OptimumReport(

@@ -27,8 +27,10 @@ import numpy as np
 
 from ..core.checks import integer
 from ..core.errors import ParameterError
+from ..core.progress import OnProgress, phase, silent
 from ..env.environment import EnvConfig, RetirementEnv
 from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
+from ..env.kernels import reset_batch, step_batch
 from ..env.policies import BASELINES, rollout
 from ..env.vec_env import NumbaVecEnv
 from ..plugins.agents import AgentBackend, get_backend
@@ -299,12 +301,14 @@ def evaluate_returns(agent: Any, pool: HouseholdPool, config: TrainConfig, env_c
 class Trainer:
     """Runs one training: banner, progress, evaluations, checkpoints, manifest."""
 
-    def __init__(self, config: TrainConfig, env_config: EnvConfig | None = None, console: Any = None) -> None:
+    def __init__(self, config: TrainConfig, env_config: EnvConfig | None = None, console: Any = None,
+                 progress: OnProgress | None = None) -> None:
         from rich.console import Console
 
         self.config = config
         self.env_config = env_config or config.env_config()
         self.console = console or Console()
+        self.progress = progress or silent
         self.backend: AgentBackend = get_backend(config.agent)
         if not self.backend.trainable:
             raise ParameterError("agent", f"'{config.agent}' is rule-based: there is nothing to train")
@@ -380,13 +384,13 @@ class Trainer:
         self.console.print(table)
 
     def run(self) -> dict[str, Any]:
-        """Train to the budget (or until Ctrl-C) and return the final manifest."""
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
+        """Train to the budget (or until Ctrl-C) and return the final manifest; ``progress`` follows every phase."""
         if self.finished and self.saved is not None:
             return self.saved
         vec, learner = self.start()
         self.banner(vec)
+        self.progress(phase(f"evaluating the baselines on {self.eval_pool.size} held-out households", step_batch,
+                            reset_batch))
         baselines = Baselines({
             name: evaluate_returns(policy, self.eval_pool, self.config, self.env_config) for name, policy in BASELINES.items()
         })
@@ -395,21 +399,15 @@ class Trainer:
         recent: list[float] = []
         last = [time.perf_counter(), learner.timesteps]
 
-        progress = Progress(
-            TextColumn("[bold]training"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
-            TextColumn("{task.fields[episodes]:,} episodes"), TextColumn("{task.fields[speed]:,.0f} steps/s"),
-            TextColumn("mean return {task.fields[mean]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=self.console, transient=False,
-        )
-
         def on_progress(timesteps: int, episodes: int, returns: list[float]) -> bool:
             recent.extend(returns)
             del recent[:-200]
             now = time.perf_counter()
             speed = (timesteps - last[1]) / max(now - last[0], 1e-9)
             last[:] = [now, timesteps]
-            mean = float(np.mean(recent)) if recent else float("nan")
-            progress.update(task, completed=min(timesteps, self.budget_timesteps), episodes=episodes, speed=speed, mean=mean)
+            mean = f", mean return {np.mean(recent):.3f}" if recent else ""
+            self.progress("training", min(timesteps, self.budget_timesteps), self.budget_timesteps, unit="steps",
+                          detail=f"{episodes:,} episodes, {speed:,.0f} steps/s{mean}")
             if timesteps >= next_eval[0]:
                 self.evaluate(learner, baselines)
                 next_eval[0] += every
@@ -418,20 +416,21 @@ class Trainer:
             return within_episodes and timesteps < self.budget_timesteps
 
         status = "complete"
-        with progress:
-            task = progress.add_task("train", total=self.budget_timesteps, episodes=0, speed=0.0, mean=float("nan"))
-            try:
-                remaining = self.budget_timesteps - learner.timesteps
-                if remaining > 0:
-                    learner.learn(remaining, on_progress)
-            except KeyboardInterrupt:
-                status = "interrupted"
+        self.progress("training", learner.timesteps, self.budget_timesteps, unit="steps")
+        try:
+            remaining = self.budget_timesteps - learner.timesteps
+            if remaining > 0:
+                learner.learn(remaining, on_progress)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        self.progress("saving the checkpoint")
         self.checkpoint(learner, status)
         if status == "interrupted":
             self.console.print(f"Interrupted: checkpoint saved in {self.run_dir / CHECKPOINT_DIR}; resume with:\n"
                                f"  {resume_command(self.run_dir)}", soft_wrap=True)
             vec.close()
             raise KeyboardInterrupt
+        self.progress("saving the model")
         with replace_directory(self.run_dir / MODEL_DIR) as directory:
             learner.save(directory)
         final = self.evaluate(learner, baselines)
@@ -456,7 +455,9 @@ class Trainer:
             raise ParameterError("out", f"cannot create {self.run_dir} ({error.strerror or error})") from None
         vec = None
         try:
+            self.progress(f"preparing {self.config.n_envs} {self.config.vec} environments")
             vec = make_vec_env(self.config, self.pool, self.env_config)
+            self.progress(f"starting the {self.config.agent} learner ({self.config.algo})")
             learner = self.backend.learner(vec, self.config.backend_settings(), self.run_dir / LOG_DIR)
             if self.saved is not None:
                 learner.restore(self.run_dir / CHECKPOINT_DIR)
@@ -471,6 +472,8 @@ class Trainer:
 
     def evaluate(self, learner: Any, baselines: Baselines) -> dict[str, float]:
         """Evaluate the current policy on the held-out households; append it to the history."""
+        self.progress(f"evaluating the policy on {self.eval_pool.size} held-out households",
+                      min(learner.timesteps, self.budget_timesteps), self.budget_timesteps, unit="steps")
         entry = {"timesteps": learner.timesteps, "return": evaluate_returns(learner.agent, self.eval_pool, self.config,
                                                                            self.env_config),
                  "best_baseline_return": baselines.best[1], "wall_seconds": round(time.time() - self.started, 3)}
@@ -516,9 +519,10 @@ def resume_command(run_dir: Path) -> str:
     return f"mcsim train --out {shlex.quote(str(run_dir))} --resume"
 
 
-def train(config: TrainConfig, console: Any = None, env_config: EnvConfig | None = None) -> dict[str, Any]:
+def train(config: TrainConfig, console: Any = None, env_config: EnvConfig | None = None,
+          progress: OnProgress | None = None) -> dict[str, Any]:
     """Train as ``config`` says; return the run's manifest."""
-    return Trainer(config, env_config, console).run()
+    return Trainer(config, env_config, console, progress).run()
 
 
 def load_agent(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
