@@ -10,6 +10,7 @@ same trajectory as a :class:`~mcsim.env.RetirementEnv` reset with that seed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from typing import Any
@@ -26,7 +27,12 @@ Indices = None | int | Iterable[int]
 
 
 def register_with_sb3() -> bool:
-    """Register NumbaVecEnv as a virtual subclass of SB3's VecEnv; False when SB3 is not installed."""
+    """Register NumbaVecEnv as a virtual subclass of SB3's VecEnv; False when SB3 is not installed.
+
+    Every NumbaVecEnv calls it when SB3 is already imported (importing SB3 imports torch, seconds
+    that a simulation or the optimum should not pay), and the sb3 plugin calls it when it loads; code
+    that creates the env first and imports SB3 afterwards calls it once itself.
+    """
     try:
         from stable_baselines3.common.vec_env.base_vec_env import VecEnv
     except ImportError:
@@ -73,7 +79,8 @@ class NumbaVecEnv:
             seed = int(np.random.SeedSequence().entropy % 2**32)
         self._seeds: list[int | None] = [int(seed) + b for b in range(self.num_envs)]
         self._options: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        register_with_sb3()
+        if "stable_baselines3" in sys.modules:
+            register_with_sb3()
 
     @property
     def households(self) -> np.ndarray:

@@ -362,6 +362,13 @@ class Trainer:
             **(extra or {}),
         }
 
+    @staticmethod
+    def _numba_threads(vec: Any) -> str:
+        """The Numba threads of the env step: adaptive up to the cores (NumbaVecEnv), else fixed."""
+        if isinstance(vec, NumbaVecEnv) and len(vec.threads.candidates) > 1:
+            return f"up to {vec.threads.candidates[0]}, fewer while another process holds a core"
+        return str(numba.get_num_threads())
+
     def banner(self, vec: Any) -> None:
         """Print what the run is about to do, on what."""
         from rich.table import Table
@@ -371,7 +378,7 @@ class Trainer:
         workers = (config.workers or default_workers()) if config.vec == "subproc" else 1
         rows = [
             ("agent", f"{config.agent} ({config.algo}, network {config.network}, device {config.device})"),
-            ("cores", f"{os.cpu_count()} (numba threads {numba.get_num_threads()}, torch threads {config.torch_threads})"),
+            ("cores", f"{os.cpu_count()} (numba threads {self._numba_threads(vec)}, torch threads {config.torch_threads})"),
             ("vec env", f"{config.vec}: {vec.num_envs} envs" + (f" in {workers} workers" if config.vec == "subproc" else "")),
             ("households", f"{config.profile} (one profile)" if config.profile
              else f"{self.pool.size} sampled (seed {config.seed})"),

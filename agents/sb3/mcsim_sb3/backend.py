@@ -25,8 +25,11 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from mcsim.core.errors import ParameterError
 from mcsim.env.environment import observation_space
+from mcsim.env.vec_env import register_with_sb3
 from mcsim.plugins.agents import Agent, AgentBackend, Learner
 from mcsim.training.runio import brief, file_problem, read_json_object, write_json
+
+register_with_sb3()  # SB3 takes NumbaVecEnv as a VecEnv, however the env and SB3 were imported
 
 NETWORKS: dict[str, list[int]] = {
     "standard": [128, 64, 32],
