@@ -32,7 +32,7 @@ def _env_config(manifest: dict[str, Any]) -> EnvConfig:
 def load_exported_agent(run: str | Path, runtime: str) -> tuple[Any, dict[str, Any]]:
     """The agent of an export in the run directory (``policy.<format>``), and the run's manifest."""
     from ..plugins.exporters import get_exporter
-    from .trainer import read_manifest
+    from .rundirs import read_manifest
 
     exporter = get_exporter(runtime, f"install mcsim-{runtime} to predict with the {runtime} runtime")
     manifest = read_manifest(run)

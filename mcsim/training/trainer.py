@@ -15,7 +15,6 @@ import importlib.metadata
 import math
 import os
 import platform
-import shlex
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -34,14 +33,23 @@ from ..env.kernels import reset_batch, step_batch
 from ..env.policies import BASELINES, rollout
 from ..env.vec_env import NumbaVecEnv
 from ..plugins.agents import AgentBackend, get_backend
-from .runio import json_kind, read_json_object, replace_directory, write_json
+from .rundirs import (
+    CHECKPOINT_DIR,
+    LOG_DIR,
+    MANIFEST,
+    MODEL_DIR,
+    RUNS_ROOT,
+    check_run_path,
+    first_missing,
+    latest_unfinished_run,
+    read_manifest,
+    resume_command,
+    unfinished_runs,
+)
+from .runio import replace_directory, write_json
 
 VEC_KINDS = ("numba", "subproc", "dummy")
 EVAL_SEED_OFFSET = 1_000_003
-MANIFEST, MODEL_DIR, CHECKPOINT_DIR, LOG_DIR = "manifest.json", "model", "checkpoint", "logs"
-RUNS_ROOT = Path("runs")
-STATUSES = ("training", "interrupted", "complete")
-UNFINISHED = ("training", "interrupted")
 
 
 def default_workers() -> int:
@@ -140,83 +148,6 @@ class TrainConfig:
         """What the backend's learner needs to know."""
         return {"algo": self.algo, "network": self.network, "device": self.device, "seed": self.seed,
                 "torch_threads": self.torch_threads}
-
-
-def _require(path: Path, data: dict[str, Any], key: str, kind: type, optional: bool = False) -> Any:
-    """``data[key]``, which must be of JSON type ``kind`` (an error naming the file otherwise)."""
-    if key not in data:
-        if optional:
-            return None
-        raise ParameterError(str(path), f"lacks its '{key}'")
-    value = data[key]
-    expected = {dict: "an object", list: "a list", str: "a string", int: "an integer"}[kind]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ParameterError(str(path), f"its '{key}' is a JSON {json_kind(value)}, not {expected}")
-    return value
-
-
-def read_manifest(run_dir: str | Path) -> dict[str, Any]:
-    """A run directory's manifest, checked: a JSON object with its config (naming the agent) and env.
-
-    Every problem is one ParameterError naming the file and what is wrong with it.
-    """
-    run = Path(run_dir)
-    path = run / MANIFEST
-    if not path.exists():
-        raise ParameterError("run", f"{run} is not a run directory ({path} is missing)")
-    manifest = read_json_object(path)
-    config = _require(path, manifest, "config", dict)
-    if not config.get("agent") or not isinstance(config["agent"], str):
-        raise ParameterError(str(path), "its 'config' names no agent (no 'agent' string)")
-    try:
-        EnvConfig(**_require(path, manifest, "env", dict))
-    except (TypeError, ParameterError) as error:
-        raise ParameterError(str(path), f"its 'env' is not a valid environment configuration ({error})") from None
-    status = _require(path, manifest, "status", str, optional=True)
-    if status is not None and status not in STATUSES:
-        raise ParameterError(str(path), f"its status {status!r} is none of {', '.join(STATUSES)}")
-    progress = _require(path, manifest, "progress", dict, optional=True)
-    if progress is not None:
-        _require(path, progress, "timesteps", int)
-    _require(path, manifest, "eval_history", list, optional=True)
-    return manifest
-
-
-def run_family(agent: str, algo: str, seed: int, root: Path = RUNS_ROOT) -> list[Path]:
-    """The default run directories of a configuration: ``ROOT/AGENT-ALGO-seedS`` and its ``-k`` siblings."""
-    name = f"{agent}-{algo}-seed{seed}"
-    if not root.is_dir():
-        return []
-    return sorted(path for path in root.iterdir() if path.is_dir() and (
-        path.name == name or (path.name.startswith(f"{name}-") and path.name[len(name) + 1:].isdigit())))
-
-
-def run_status(run_dir: Path) -> str:
-    """A run directory's status from its manifest; ``broken (why)`` when the manifest cannot be read."""
-    if not (run_dir / MANIFEST).exists():
-        return f"not a run (no {MANIFEST})"
-    try:
-        return read_manifest(run_dir).get("status", "unknown")
-    except ParameterError as error:
-        return f"broken ({error.rule})"
-
-
-def unfinished_runs(agent: str, algo: str, seed: int, root: Path = RUNS_ROOT) -> list[Path]:
-    """The family's runs that stopped before their budget (with a checkpoint), most recent manifest first."""
-    runs = [run for run in run_family(agent, algo, seed, root)
-            if run_status(run) in UNFINISHED and (run / CHECKPOINT_DIR).is_dir()]
-    return sorted(runs, key=lambda run: (run / MANIFEST).stat().st_mtime, reverse=True)
-
-
-def latest_unfinished_run(agent: str, algo: str, seed: int, root: Path = RUNS_ROOT) -> Path:
-    """The run ``--resume`` without ``--out`` continues: the most recent unfinished one; an error if none."""
-    runs = unfinished_runs(agent, algo, seed, root)
-    if runs:
-        return runs[0]
-    family = run_family(agent, algo, seed, root)
-    seen = "; ".join(f"{run} is {run_status(run)}" for run in family[:4]) or "none exists"
-    raise ParameterError("resume", f"no unfinished run of {agent}/{algo} seed {seed} under {root}/ to resume "
-                                   f"({seen}): name the run with --out RUN")
 
 
 def package_versions() -> dict[str, str]:
@@ -494,36 +425,12 @@ class Trainer:
         write_json(self.run_dir / MANIFEST, self.manifest(status, learner))
 
 
-def first_missing(path: Path) -> Path | None:
-    """The outermost folder of ``path`` (itself included) that does not exist yet: what mkdir -p creates."""
-    missing = None
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            break
-        missing = candidate
-    return missing
-
-
-def check_run_path(path: Path) -> None:
-    """A run directory must be a folder, or be creatable as one (no file in the way)."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            if not candidate.is_dir():
-                raise ParameterError("out", f"{candidate} is a file, not a folder: choose another --out")
-            return
-
-
 def resume_note(config: TrainConfig) -> str:
     """What ``--resume`` without ``--out`` chose: the run, why, and the family's other unfinished runs."""
     others = [str(run) for run in unfinished_runs(config.agent, config.algo, config.seed) if run != config.run_dir]
     also = f" (also unfinished: {', '.join(others)})" if others else ""
     family = f"{config.agent}/{config.algo} seed {config.seed}"
     return f"Resuming {config.run_dir}, the most recent unfinished run of {family}{also}."
-
-
-def resume_command(run_dir: Path) -> str:
-    """The command that resumes the run in ``run_dir``."""
-    return f"mcsim train --out {shlex.quote(str(run_dir))} --resume"
 
 
 def train(config: TrainConfig, console: Any = None, env_config: EnvConfig | None = None,
