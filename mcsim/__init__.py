@@ -15,12 +15,9 @@ from gymnasium.envs.registration import register as _register_env
 from .core.errors import McsimError, ParameterError, ProfileError
 from .core.profile import Profile, embedded_profile_names, load_profile
 from .core.simulation import SimulationResult, simulate
-from .core.threads import prefer_passive_waits
 from .plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
-
-prefer_passive_waits()  # before any parallel kernel starts the OpenMP runtime (see mcsim.core.threads)
 
 _register_env(id="mcsim/Retirement-v0", entry_point="mcsim.env:RetirementEnv")
 

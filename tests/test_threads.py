@@ -1,7 +1,5 @@
 """Thread-count adaptation: it follows measured throughput, costs little when idle, never changes results."""
 
-import os
-
 import numba
 import numpy as np
 import pytest
@@ -76,16 +74,3 @@ def test_trajectories_do_not_depend_on_the_thread_count():
         for a, b in zip(runs[0], other, strict=True):
             for x, y in zip(a, b, strict=True):
                 np.testing.assert_array_equal(x, y)
-
-
-def test_importing_mcsim_prefers_passive_waits_unless_the_user_chose():
-    import subprocess
-    import sys
-
-    code = "import os, mcsim; print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "PASSIVE"
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
-                         capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "ACTIVE"

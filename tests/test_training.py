@@ -249,3 +249,21 @@ def test_sac_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert manifest["config"]["algo"] == "sac" and manifest["config"]["n_envs"] == 4
     assert manifest["config"]["timesteps"] == 1300
     assert manifest["progress"]["timesteps"] > first["progress"]["timesteps"] >= 1100
+
+
+def test_torch_keeps_the_learners_thread_count_while_numba_steps_the_env() -> None:
+    from mcsim_sb3.backend import Sb3Learner
+
+    from mcsim.env import NumbaVecEnv
+    from mcsim.env.household import sample_pool
+
+    vec = NumbaVecEnv(8, sample_pool(5, seed=3), seed=2, threads=1)  # its steps switch Numba's thread count
+    learner = Sb3Learner(vec, {"algo": "ppo", "network": "standard", "device": "cpu", "seed": 0, "torch_threads": 1}, None)
+    seen: list[int] = []
+
+    def on_progress(steps: int, episodes: int, returns: list[float]) -> bool:
+        seen.append(torch.get_num_threads())
+        return True
+
+    learner.learn(learner.model.n_steps * vec.num_envs, on_progress)  # one rollout and its update
+    assert seen and set(seen) == {1}

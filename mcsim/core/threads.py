@@ -1,33 +1,25 @@
-"""How the jitted kernels share the cores, so that a busy machine slows them gracefully.
+"""How the env step shares the cores, so that a busy machine slows it gracefully.
 
-Two measures, both measured in ``bench/contention.py`` (figures in the README):
+Every parallel region waits for its slowest thread, and an env step is several short regions: when
+another process holds one of two cores, a step with 2 Numba threads waits for the thread that the
+other process displaced, and OpenMP's waiting threads spin on the cores the working ones need
+(measured: 0.33 to 0.56 of the 1-thread rate). :class:`AdaptiveThreads` picks the thread count of a
+repeated parallel call from its measured throughput, so the step runs on 1 thread while the other
+core is taken and on both when it is free. Results never depend on the thread count (every env and
+path has its own random stream), only speed does.
 
-- Waiting threads sleep instead of spinning. Numba's OpenMP layer (GNU libgomp) lets a thread that
-  waits for work spin for a while; beside another busy process the spinning threads take the cores
-  the working ones need, and a step of many short parallel regions waited up to ten times longer.
-  :func:`prefer_passive_waits` sets ``OMP_WAIT_POLICY=PASSIVE`` before the OpenMP runtime starts,
-  unless the user chose a policy (libgomp reads it once, when it is loaded).
-- :class:`AdaptiveThreads` picks the thread count of a repeated parallel call (an env step) from
-  measured throughput: every parallel region waits for its slowest thread, so when another process
-  holds a core, fewer threads than cores can be faster. Results never depend on the thread count
-  (every env and path has its own random stream), only speed does.
+Rejected, measured by ``bench/contention.py``: ``OMP_WAIT_POLICY=PASSIVE`` (waiting threads sleep
+instead of spinning) removes the collapse too, but the wake-ups cost a third of the rate on a quiet
+machine.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numba
-
-WAIT_POLICY = "OMP_WAIT_POLICY"
-
-
-def prefer_passive_waits() -> None:
-    """Let OpenMP threads that wait for work sleep (unless ``OMP_WAIT_POLICY`` is already set)."""
-    os.environ.setdefault(WAIT_POLICY, "PASSIVE")
 
 
 def thread_candidates(most: int) -> tuple[int, ...]:

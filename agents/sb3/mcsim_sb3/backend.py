@@ -210,14 +210,27 @@ def build_policy(spec: dict[str, Any]) -> torch.nn.Module:
 
 
 class _Progress(BaseCallback):
-    def __init__(self, on_progress: Callable[[int, int, list[float]], bool], episodes: int) -> None:
+    """Reports each rollout to the trainer, and keeps torch on the learner's thread count.
+
+    Torch and Numba share one OpenMP runtime, and Numba's parallel launches reset the OpenMP thread
+    count that torch reads: unchecked, torch ran its updates on 2 threads after the first env step,
+    and beside another busy process PPO fell to a third of its speed (``bench/contention.py``).
+    """
+
+    def __init__(self, on_progress: Callable[[int, int, list[float]], bool], episodes: int, torch_threads: int) -> None:
         super().__init__()
         self.on_progress = on_progress
         self.episodes = episodes
+        self.torch_threads = torch_threads
         self.returns: list[float] = []
         self.keep_going = True
 
+    def _keep_torch_threads(self) -> None:
+        if torch.get_num_threads() != self.torch_threads:
+            torch.set_num_threads(self.torch_threads)
+
     def _on_step(self) -> bool:
+        self._keep_torch_threads()
         dones = self.locals["dones"]
         if dones.any():
             infos = self.locals["infos"]
@@ -229,6 +242,7 @@ class _Progress(BaseCallback):
         return self.keep_going
 
     def _on_rollout_end(self) -> None:
+        self._keep_torch_threads()
         self.keep_going = bool(self.on_progress(self.num_timesteps, self.episodes, self.returns))
         self.returns = []
 
@@ -256,7 +270,8 @@ class Sb3Learner(Learner):
             raise ParameterError("algo", f"must be one of {', '.join(ALGOS)} (got {algo!r})")
         if network not in NETWORKS:
             raise ParameterError("network", f"must be one of {', '.join(NETWORKS)} (got {network!r})")
-        torch.set_num_threads(int(settings.get("torch_threads", 1)))
+        self.torch_threads = int(settings.get("torch_threads", 1))
+        torch.set_num_threads(self.torch_threads)
         self.device = resolve_device(settings.get("device", "auto"), network)
         self.spec = {"backend": "sb3", "algo": algo, "network": network, "layers": NETWORKS[network],
                      "observation_size": int(observation_space().shape[0]), "action_scale": "[-1,1] to [0,1]"}
@@ -284,7 +299,7 @@ class Sb3Learner(Learner):
 
     def learn(self, timesteps: int, on_progress: Callable[[int, int, list[float]], bool]) -> None:
         """SB3's learn, reporting after each rollout."""
-        callback = _Progress(on_progress, self.episodes)
+        callback = _Progress(on_progress, self.episodes, self.torch_threads)
         if not self.logging:  # set on the first learn, so that a start that fails writes no log
             self.model.set_logger(run_logger(self.log_dir))
             self.logging = True
