@@ -54,8 +54,8 @@ def test_fixed_threads_never_change():
 def test_run_sets_and_restores_numba_threads():
     tuner = AdaptiveThreads(1, adapt=False)
     before = numba.get_num_threads()
-    with tuner.run(1.0) as threads:
-        assert threads == 1 and numba.get_num_threads() == 1
+    with tuner.run() as call:
+        assert call.threads == 1 and numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numba
 
@@ -44,10 +45,19 @@ def numba_threads(threads: int) -> Iterator[None]:
         numba.set_num_threads(previous)
 
 
+@dataclass
+class Call:
+    """One timed call: the thread count it runs with, and the work it did (set by the caller)."""
+
+    threads: int
+    work: float = 1.0
+
+
 class AdaptiveThreads:
     """Chooses the Numba thread count of a repeated parallel call by its measured throughput.
 
-    Calls are grouped into windows of at least ``window_seconds`` of kernel time. Each window runs
+    Calls are grouped into windows of at least ``window_seconds`` of kernel time, and their rate is
+    their work (as the caller counts it: calls of uneven cost must say so) per second. Each window runs
     with the current count and updates its rate (work per second, smoothed); when another count's
     last measured rate is higher by ``margin``, the next window switches to it (a busy core is
     noticed within a window or two). Every ``interval`` windows one window tries the next other
@@ -82,13 +92,13 @@ class AdaptiveThreads:
         return self._trying if self._trying is not None else self.current
 
     @contextmanager
-    def run(self, work: float) -> Iterator[int]:
-        """Run one call of ``work`` units with the chosen thread count, timing it; yields the count."""
-        threads = self.threads
+    def run(self) -> Iterator[Call]:
+        """Run one call with the chosen thread count, timing it; the block sets ``call.work`` (default 1)."""
+        call = Call(self.threads)
         start = time.perf_counter()
-        with numba_threads(threads):
-            yield threads
-        self.record(work, time.perf_counter() - start)
+        with numba_threads(call.threads):
+            yield call
+        self.record(call.work, time.perf_counter() - start)
 
     def record(self, work: float, seconds: float) -> None:
         """Count a call of ``work`` units that took ``seconds``; close the window when it is long enough."""

@@ -129,12 +129,20 @@ class NumbaVecEnv:
     def _step(self) -> None:
         if self._actions is None:
             raise RuntimeError("step_wait() called without step_async()")
-        with self.threads.run(self.num_envs):
+        households = self._state.household.copy()
+        with self.threads.run() as call:
             step_batch(
                 self.pool, self.params, self._state, self._actions, self._obs, self._terminal_obs,
                 self._rewards, self._dones, self._info,
             )
+            call.work = self._step_work(households)
         self._actions = None
+
+    def _step_work(self, households: np.ndarray) -> float:
+        """Path-months a step simulated: every env's months, and the terminal paths of those that finished."""
+        paths = 0 if self.config.reward == "merton" else self.config.mc_paths
+        finished = households[self._dones]
+        return float(self.num_envs * self.config.step_months + paths * self.pool.n_decum[finished].sum())
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]]]:
         """Step every env in one jitted call; finished envs auto-reset (``terminal_observation`` in info)."""
