@@ -60,7 +60,8 @@ class AdaptiveThreads:
     their work (as the caller counts it: calls of uneven cost must say so) per second. Each window runs
     with the current count and updates its rate (work per second, smoothed); when another count's
     last measured rate is higher by ``margin``, the next window switches to it (a busy core is
-    noticed within a window or two). Every ``interval`` windows one window tries the next other
+    noticed within a window or two). The first window, which pays one-time costs, is not rated.
+    Every ``interval`` windows one window tries the next other
     count; a try that loses doubles the interval (up to ``max_interval``), so on a quiet machine
     the tries cost well under 1%; a try that wins switches and resets it.
 
@@ -68,7 +69,7 @@ class AdaptiveThreads:
     :param adapt: False keeps ``most`` threads for every call.
     """
 
-    def __init__(self, most: int | None = None, *, adapt: bool = True, window_seconds: float = 0.05,
+    def __init__(self, most: int | None = None, *, adapt: bool = True, window_seconds: float = 0.02,
                  margin: float = 0.05, min_interval: int = 8, max_interval: int = 256) -> None:
         most = most or numba.get_num_threads()
         self.candidates = thread_candidates(most) if adapt else (most,)
@@ -79,7 +80,7 @@ class AdaptiveThreads:
         self.current = self.candidates[0]
         self.rates: dict[int, float] = {}
         self._trying: int | None = None
-        self._next_try = 0
+        self._next_try = 2
         self._interval = min_interval
         self._windows = 0
         self._settled = False
@@ -111,6 +112,9 @@ class AdaptiveThreads:
             self._work = self._seconds = 0.0
 
     def _close_window(self, rate: float) -> None:
+        if self._windows == 0:  # the first window pays one-time costs (threads starting, cold caches)
+            self._windows = 1
+            return
         if self._trying is not None:
             tried, self._trying = self._trying, None
             self.rates[tried] = rate
