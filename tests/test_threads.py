@@ -67,10 +67,22 @@ def test_trajectories_do_not_depend_on_the_thread_count():
     for threads in (1, 2, None):
         vec = NumbaVecEnv(16, pool, seed=5, threads=threads)
         if threads is None:
-            vec.threads.window_seconds = 0.0  # a window per step: the count changes while it runs
+            vec.threads.window_seconds = vec.finish_threads.window_seconds = 0.0  # counts change while it runs
         vec.reset()
         runs.append([vec.step_arrays(step) for step in actions])
     for other in runs[1:]:
         for a, b in zip(runs[0], other, strict=True):
             for x, y in zip(a, b, strict=True):
                 np.testing.assert_array_equal(x, y)
+
+
+def test_a_step_where_episodes_end_is_told_apart_before_it_runs():
+    vec = NumbaVecEnv(16, sample_pool(30, seed=4), seed=1, step_months=6)
+    vec.reset()
+    rng = np.random.default_rng(2)
+    kinds = []
+    for _ in range(120):
+        kinds.append(vec._episodes_end())
+        _, _, dones, _ = vec.step_arrays(rng.random((16, 2), dtype=np.float32))
+        assert kinds[-1] == bool(dones.any())
+    assert any(kinds) and not all(kinds)

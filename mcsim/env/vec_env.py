@@ -49,7 +49,8 @@ class NumbaVecEnv:
     :param seed: env b's stream starts from ``seed + b`` (random when None).
     :param threads: Numba threads of the step; None (default) adapts the count to measured step
         throughput (:class:`~mcsim.core.threads.AdaptiveThreads`: fewer threads when another process
-        holds a core). Trajectories never depend on it.
+        holds a core), separately for steps where episodes end (``finish_threads``) and the others
+        (``threads``). Trajectories never depend on it.
     :param config: the fields of :class:`~mcsim.env.EnvConfig`.
     """
 
@@ -58,7 +59,10 @@ class NumbaVecEnv:
         integer("num_envs", num_envs, 1, 100_000)
         if threads is not None:
             integer("threads", threads, 1, numba.config.NUMBA_NUM_THREADS)
+        # Steps where episodes end run their terminal Monte Carlo: a hundred times the work of the
+        # others, with a different best thread count. Each kind of step adapts its own.
         self.threads = AdaptiveThreads(threads, adapt=threads is None)
+        self.finish_threads = AdaptiveThreads(threads, adapt=threads is None)
         self.config = EnvConfig(**config)
         self.params = self.config.params()
         self.pool = make_pool(households, self.config)
@@ -130,13 +134,18 @@ class NumbaVecEnv:
         if self._actions is None:
             raise RuntimeError("step_wait() called without step_async()")
         households = self._state.household.copy()
-        with self.threads.run() as call:
+        with (self.finish_threads if self._episodes_end() else self.threads).run() as call:
             step_batch(
                 self.pool, self.params, self._state, self._actions, self._obs, self._terminal_obs,
                 self._rewards, self._dones, self._info,
             )
             call.work = self._step_work(households)
         self._actions = None
+
+    def _episodes_end(self) -> bool:
+        """Whether some env reaches retirement in the next step (and runs its terminal Monte Carlo)."""
+        state = self._state
+        return bool((state.month + self.config.step_months >= self.pool.n_accum[state.household]).any())
 
     def _step_work(self, households: np.ndarray) -> float:
         """Path-months a step simulated: every env's months, and the terminal paths of those that finished."""
