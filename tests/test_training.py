@@ -267,3 +267,14 @@ def test_torch_keeps_the_learners_thread_count_while_numba_steps_the_env() -> No
 
     learner.learn(learner.model.n_steps * vec.num_envs, on_progress)  # one rollout and its update
     assert seen and set(seen) == {1}
+
+
+def test_a_loaded_policy_acts_on_its_own_torch_thread_count(tiny_run: Path) -> None:
+    agent, _ = load_agent(tiny_run)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)  # what a Numba parallel launch leaves behind in the shared OpenMP runtime
+    try:
+        agent.predict(np.zeros((4, 11), dtype=np.float32))
+        assert torch.get_num_threads() == agent.torch_threads == 1
+    finally:
+        torch.set_num_threads(previous)

@@ -117,15 +117,29 @@ def _versions() -> dict[str, str]:
     return {name: importlib.metadata.version(name) for name in ("stable-baselines3", "torch", "mcsim-sb3")}
 
 
-class Sb3Agent(Agent):
-    """A trained SB3 policy acting on mcsim observations."""
+def keep_torch_threads(threads: int) -> None:
+    """Put torch back on ``threads`` intra-op threads if something moved it.
 
-    def __init__(self, policy: torch.nn.Module, spec: dict[str, Any]) -> None:
+    Torch and Numba share one OpenMP runtime, and Numba's parallel launches reset the OpenMP thread
+    count that torch reads: unchecked, torch ran on 2 threads after the first env step, which doubled
+    a single action's latency and, beside another busy process, cut PPO to a third of its speed
+    (``bench/contention.py``, ``bench/predict.py``).
+    """
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+class Sb3Agent(Agent):
+    """A trained SB3 policy acting on mcsim observations, on ``torch_threads`` intra-op threads (1 by default)."""
+
+    def __init__(self, policy: torch.nn.Module, spec: dict[str, Any], torch_threads: int = 1) -> None:
         self.policy = policy
         self.spec = spec
+        self.torch_threads = torch_threads
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions in [0, 1] for float32[B, 11] observations."""
+        keep_torch_threads(self.torch_threads)
         actions, _ = self.policy.predict(np.asarray(obs, dtype=np.float32), deterministic=deterministic)
         return to_env_actions(actions)
 
@@ -210,12 +224,7 @@ def build_policy(spec: dict[str, Any]) -> torch.nn.Module:
 
 
 class _Progress(BaseCallback):
-    """Reports each rollout to the trainer, and keeps torch on the learner's thread count.
-
-    Torch and Numba share one OpenMP runtime, and Numba's parallel launches reset the OpenMP thread
-    count that torch reads: unchecked, torch ran its updates on 2 threads after the first env step,
-    and beside another busy process PPO fell to a third of its speed (``bench/contention.py``).
-    """
+    """Reports each rollout to the trainer, and keeps torch on the learner's thread count (:func:`keep_torch_threads`)."""
 
     def __init__(self, on_progress: Callable[[int, int, list[float]], bool], episodes: int, torch_threads: int) -> None:
         super().__init__()
@@ -225,12 +234,8 @@ class _Progress(BaseCallback):
         self.returns: list[float] = []
         self.keep_going = True
 
-    def _keep_torch_threads(self) -> None:
-        if torch.get_num_threads() != self.torch_threads:
-            torch.set_num_threads(self.torch_threads)
-
     def _on_step(self) -> bool:
-        self._keep_torch_threads()
+        keep_torch_threads(self.torch_threads)
         dones = self.locals["dones"]
         if dones.any():
             infos = self.locals["infos"]
@@ -242,7 +247,7 @@ class _Progress(BaseCallback):
         return self.keep_going
 
     def _on_rollout_end(self) -> None:
-        self._keep_torch_threads()
+        keep_torch_threads(self.torch_threads)
         self.keep_going = bool(self.on_progress(self.num_timesteps, self.episodes, self.returns))
         self.returns = []
 
@@ -290,7 +295,7 @@ class Sb3Learner(Learner):
     @property
     def agent(self) -> Sb3Agent:
         """The current policy."""
-        return Sb3Agent(self.model.policy, self.spec)
+        return Sb3Agent(self.model.policy, self.spec, self.torch_threads)
 
     @property
     def timesteps(self) -> int:
