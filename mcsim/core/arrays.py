@@ -13,6 +13,7 @@ import numpy as np
 
 from .market import MarketArrays, compile_market
 from .profile import AgeBand, Profile, months_between
+from .withdrawal import WithdrawalArrays, compile_withdrawal
 
 _AGE_EPSILON = 1e-9
 
@@ -43,6 +44,7 @@ class ProfileArrays(NamedTuple):
     n_decum: int
     market: MarketArrays
     plan: PlanArrays
+    rule: WithdrawalArrays
 
     @property
     def n_months(self) -> int:
@@ -75,11 +77,24 @@ def retirement_spending(profile: Profile, ages: np.ndarray) -> np.ndarray:
     return profile.retirement.target_monthly_income * ratio
 
 
+def retirement_income(profile: Profile, ages: np.ndarray) -> np.ndarray:
+    """Monthly other income in retirement at each age: the state pension plus the additional income bands."""
+    retirement = profile.retirement
+    return retirement.state_pension_monthly + _band_amounts(ages, retirement.additional_income, "monthly_amount")
+
+
+def retirement_flows(profile: Profile, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly spending target and other income (state pension plus additional income) at each age."""
+    retirement = profile.retirement
+    other_income = retirement.state_pension_monthly + _band_amounts(ages, retirement.additional_income, "monthly_amount")
+    return retirement_spending(profile, ages), other_income
+
+
 def retirement_ages(profile: Profile) -> np.ndarray:
     """Age at the start of each month of retirement (months counted from the current age)."""
     person = profile.person
     n_accum = months_between(person.current_age, person.retirement_age)
-    n_decum = months_between(person.retirement_age, person.life_expectancy)
+    n_decum = months_between(person.retirement_age, person.horizon_age)
     return person.current_age + (n_accum + np.arange(n_decum)) / 12.0
 
 
@@ -87,16 +102,14 @@ def plan_arrays(profile: Profile, monthly_contribution: float | None = None) -> 
     """Cash flows and accounts of ``profile``; a constant ``monthly_contribution`` replaces the plan's."""
     person = profile.person
     n_accum = months_between(person.current_age, person.retirement_age)
-    n_decum = months_between(person.retirement_age, person.life_expectancy)
+    n_decum = months_between(person.retirement_age, person.horizon_age)
     ages = person.current_age + np.arange(n_accum + n_decum) / 12.0
     working, retired = ages[:n_accum], ages[n_accum:]
     if monthly_contribution is None:
         contributions = _band_amounts(working, profile.plan.savings, "monthly_contribution")
     else:
         contributions = np.full(n_accum, float(monthly_contribution))
-    retirement = profile.retirement
-    other_income = retirement.state_pension_monthly + _band_amounts(retired, retirement.additional_income, "monthly_amount")
-    needs = np.maximum(0.0, retirement_spending(profile, retired) - other_income)
+    needs = np.maximum(0.0, retirement_spending(profile, retired) - retirement_income(profile, retired))
     accounts = profile.accounts
     asset_index = {asset.name: k for k, asset in enumerate(profile.market.assets)}
     allocation = np.zeros((len(accounts), len(asset_index)))
@@ -120,10 +133,15 @@ def plan_arrays(profile: Profile, monthly_contribution: float | None = None) -> 
 def compile_profile(profile: Profile, monthly_contribution: float | None = None) -> ProfileArrays:
     """All arrays of ``profile`` for the kernels (see :func:`plan_arrays` for ``monthly_contribution``)."""
     person = profile.person
+    market = compile_market(profile.market)
+    plan = plan_arrays(profile, monthly_contribution)
+    spending, other_income = retirement_flows(profile, retirement_ages(profile))
+    weights = plan.balances / plan.balances.sum() if plan.balances.sum() > 0 else plan.split
     return ProfileArrays(
         start_age=person.current_age,
         n_accum=months_between(person.current_age, person.retirement_age),
-        n_decum=months_between(person.retirement_age, person.life_expectancy),
-        market=compile_market(profile.market),
-        plan=plan_arrays(profile, monthly_contribution),
+        n_decum=months_between(person.retirement_age, person.horizon_age),
+        market=market,
+        plan=plan,
+        rule=compile_withdrawal(profile, market, float(weights @ plan.fee_keep), other_income, spending),
     )

@@ -24,7 +24,9 @@ from numba import prange
 
 from .jit import jit
 from .market import NORMAL, STUDENT_T
-from .rng import seed_stream, standard_gamma, standard_normal
+from .mortality import FIXED, death_month
+from .rng import seed_stream, standard_gamma, standard_normal, uniform
+from .withdrawal import MEMORY_SIZE, MERTON, TARGET, WITHDRAWN, merton_allocation, yearly_amount
 
 NOT_DEPLETED = -1
 """Depletion month of a path whose money lasts to the end."""
@@ -136,13 +138,8 @@ def contribute(balances, basis, split, amount, price_level):
 
 
 @jit(inline=True)
-def withdraw(balances, basis, tax_rate, price_level, need):
-    """Withdraw ``need`` net of tax, pro rata across accounts; return the net amount paid.
-
-    The tax on an account is ``tax_rate`` times the gains share of what leaves it, the gains share
-    being ``1 - basis / (balance * price_level)`` (the basis is nominal). When the gross amount
-    needed is the whole wealth or more, every account is emptied and less than ``need`` is paid.
-    """
+def portfolio_and_net_share(balances, basis, tax_rate, price_level):
+    """(wealth, share of a pro-rata gross withdrawal that is received after the tax on its gains share)."""
     wealth = 0.0
     taxed = 0.0
     for a in range(balances.size):
@@ -151,18 +148,49 @@ def withdraw(balances, basis, tax_rate, price_level, need):
             gains_share = max(0.0, 1.0 - basis[a] / (balances[a] * price_level))
             taxed += balances[a] * tax_rate[a] * gains_share
     if wealth <= 0.0:
-        return 0.0
-    net_per_gross = 1.0 - taxed / wealth
-    if need >= wealth * net_per_gross:
-        for a in range(balances.size):
-            balances[a] = 0.0
-            basis[a] = 0.0
-        return wealth * net_per_gross
-    keep = 1.0 - need / (wealth * net_per_gross)
+        return 0.0, 1.0
+    return wealth, 1.0 - taxed / wealth
+
+
+@jit(inline=True)
+def _scale_accounts(balances, basis, keep):
     for a in range(balances.size):
         balances[a] *= keep
         basis[a] *= keep
+
+
+@jit(inline=True)
+def withdraw(balances, basis, tax_rate, price_level, need):
+    """Withdraw ``need`` net of tax, pro rata across accounts; return the net amount paid.
+
+    The tax on an account is ``tax_rate`` times the gains share of what leaves it, the gains share
+    being ``1 - basis / (balance * price_level)`` (the basis is nominal). When the gross amount
+    needed is the whole wealth or more, every account is emptied and less than ``need`` is paid.
+    """
+    wealth, net_per_gross = portfolio_and_net_share(balances, basis, tax_rate, price_level)
+    if wealth <= 0.0:
+        return 0.0
+    if need >= wealth * net_per_gross:
+        _scale_accounts(balances, basis, 0.0)
+        return wealth * net_per_gross
+    _scale_accounts(balances, basis, 1.0 - need / (wealth * net_per_gross))
     return need
+
+
+@jit(inline=True)
+def withdraw_gross(balances, basis, tax_rate, price_level, gross):
+    """Take ``gross`` out of the accounts pro rata; return (net amount received, whether it fell short).
+
+    An amount within 1e-9 of the whole wealth empties the accounts and counts as paid.
+    """
+    wealth, net_per_gross = portfolio_and_net_share(balances, basis, tax_rate, price_level)
+    if wealth <= 0.0:
+        return 0.0, gross > 0.0
+    if gross >= wealth * (1.0 - 1e-9):
+        _scale_accounts(balances, basis, 0.0)
+        return wealth * net_per_gross, gross > wealth * (1.0 + 1e-9)
+    _scale_accounts(balances, basis, 1.0 - gross / wealth)
+    return gross * net_per_gross, False
 
 
 @jit
@@ -195,15 +223,78 @@ def decumulate(real_gross, inflation, first, balances, basis, plan, price_level,
 
 
 @jit
-def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, accounts, fan_row):
-    """Run one path from today to life expectancy: save for ``n_accum`` months, then withdraw.
+def retire(real_gross, inflation, first, balances, basis, plan, rule, price_level, allocation, memory, n_live, fan_row,
+           spend_row):
+    """Retirement months ``first .. first + n_live - 1``: grow, then pay the withdrawal rule's amount.
+
+    The rule decides each year's amount at the start of the year (:func:`yearly_amount`); ``target``
+    pays ``plan.needs`` month by month. ``allocation`` (float64[n_accounts, n_assets]) and ``memory``
+    (float64[MEMORY_SIZE]) are working space. ``fan_row`` (float64[n] or empty) receives the wealth
+    at the end of each month; ``spend_row`` (float64[n_years] or empty) each retirement year's mean
+    monthly spending (amount received plus other income) over the months lived.
+    Returns (first month index j that could not be paid in full or NOT_DEPLETED, final wealth).
+    """
+    record = fan_row.size > 0
+    record_spending = spend_row.size > 0
+    kind = rule.rule
+    net = kind == TARGET or kind == MERTON
+    mix = plan.allocation
+    wealth = balances.sum()
+    depleted = NOT_DEPLETED
+    monthly = 0.0
+    spent = 0.0
+    for j in range(n_live):
+        month = first + j
+        if j % 12 == 0:
+            if kind != TARGET:
+                monthly = yearly_amount(rule, memory, j // 12, j, wealth, price_level) / 12.0
+                if kind == MERTON:
+                    merton_allocation(rule, wealth, j // 12, allocation)
+                    mix = allocation
+            spent = 0.0
+        price_level *= inflation[month]
+        wealth = grow_accounts(balances, mix, plan.fee_keep, real_gross, month)
+        need = plan.needs[j] if kind == TARGET else monthly
+        paid = 0.0
+        if need > 0.0 and depleted == NOT_DEPLETED:
+            if net:
+                paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
+                short = paid < need
+            else:
+                paid, short = withdraw_gross(balances, basis, plan.tax_rate, price_level, need)
+                memory[WITHDRAWN] += need
+            wealth = balances.sum()
+            if short:
+                depleted = j
+        if record:
+            fan_row[j] = wealth
+        if record_spending:
+            spent += paid + rule.other_income[j]
+            if j % 12 == 11 or j == n_live - 1:
+                spend_row[j // 12] = spent / (j % 12 + 1)
+    return depleted, wealth
+
+
+@jit
+def simulate_path(state, market, plan, rule, n_accum, real_gross, inflation, scratch, accounts, allocation, memory,
+                  fan_row, spend_row):
+    """Run one path from today to the horizon (or the retiree's death): save for ``n_accum`` months, then withdraw.
 
     Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months],
-    ``scratch`` int64[n_months * n_assets] and ``accounts`` float64[2, n_accounts] (balances, basis).
-    ``fan_row`` is float64[n_months] (or empty) and receives the wealth at the end of each month.
-    Returns (capital at retirement, depletion month or NOT_DEPLETED, terminal wealth).
+    ``scratch`` int64[n_months * n_assets], ``accounts`` float64[2, n_accounts] (balances, basis),
+    ``allocation`` float64[n_accounts, n_assets] and ``memory`` float64[MEMORY_SIZE].
+    ``fan_row`` is float64[n_months] (or empty) and receives the wealth at the end of each month
+    (NaN after death); ``spend_row`` float64[n_years of retirement] (or empty) receives each
+    retirement year's mean monthly spending (NaN after death).
+    Returns (capital at retirement, depletion month or NOT_DEPLETED, wealth at death or at the
+    horizon, months of retirement lived).
     """
-    draw_real_returns(state, market, real_gross, inflation, scratch)
+    state = draw_real_returns(state, market, real_gross, inflation, scratch)
+    n_decum = plan.needs.size
+    lived = n_decum
+    if rule.mortality != FIXED:
+        u, state = uniform(state)
+        lived = death_month(rule.mortality, rule.modal_age, rule.dispersion, rule.retirement_age, n_decum, u)
     record = fan_row.size > 0
     balances = accounts[0]
     basis = accounts[1]
@@ -221,30 +312,42 @@ def simulate_path(state, market, plan, n_accum, real_gross, inflation, scratch, 
         if record:
             fan_row[month] = wealth
     retired_fan = fan_row[n_accum:] if record else fan_row
-    depleted, terminal, _ = decumulate(real_gross, inflation, n_accum, balances, basis, plan, price_level, retired_fan)
+    if record:
+        retired_fan[lived:] = np.nan
+    if spend_row.size > 0:
+        spend_row[:] = np.nan
+    depleted, terminal = retire(
+        real_gross, inflation, n_accum, balances, basis, plan, rule, price_level, allocation, memory, lived,
+        retired_fan, spend_row,
+    )
     depletion = NOT_DEPLETED if depleted == NOT_DEPLETED else n_accum + depleted
-    return wealth, depletion, terminal
+    return wealth, depletion, terminal, lived
 
 
 @jit(parallel=True)
-def simulate_paths(seed, first_path, market, plan, n_accum, capital, depletion, terminal, fan):
+def simulate_paths(seed, first_path, market, plan, rule, n_accum, capital, depletion, terminal, lived, fan, spending):
     """Run paths ``first_path .. first_path + capital.size - 1`` in parallel over paths.
 
-    Writes float64 ``capital`` and ``terminal`` and int64 ``depletion`` (each [n_paths]); ``fan`` is
-    float64[n_paths, n_months] to record monthly wealth, or float64[0, 0] to skip it.
+    Writes float64 ``capital`` and ``terminal`` and int64 ``depletion`` and ``lived`` (each
+    [n_paths]); ``fan`` is float64[n_paths, n_months] to record monthly wealth, or float64[0, 0] to
+    skip it; ``spending`` float64[n_paths, n_years of retirement] (or [0, 0]) the yearly spending.
     """
     n_months = n_accum + plan.needs.size
     n_assets = market.drift.size
     n_accounts = plan.balances.size
-    no_fan = np.empty(0)
+    no_row = np.empty(0)
     for p in prange(capital.size):
         real_gross = np.empty((n_months, n_assets))
         inflation = np.empty(n_months)
         scratch = np.empty(n_months * n_assets, dtype=np.int64)
         accounts = np.empty((2, n_accounts))
-        fan_row = fan[p] if fan.shape[0] > 0 else no_fan
-        capital[p], depletion[p], terminal[p] = simulate_path(
-            seed_stream(seed, first_path + p), market, plan, n_accum, real_gross, inflation, scratch, accounts, fan_row
+        allocation = np.empty((n_accounts, n_assets))
+        memory = np.zeros(MEMORY_SIZE)
+        fan_row = fan[p] if fan.shape[0] > 0 else no_row
+        spend_row = spending[p] if spending.shape[0] > 0 else no_row
+        capital[p], depletion[p], terminal[p], lived[p] = simulate_path(
+            seed_stream(seed, first_path + p), market, plan, rule, n_accum, real_gross, inflation, scratch, accounts,
+            allocation, memory, fan_row, spend_row,
         )
 
 

@@ -100,11 +100,25 @@ class AgeBand(_Model):
 
 
 class Person(_Model):
-    """Ages in years; months are counted from ``current_age``."""
+    """Ages in years; months are counted from ``current_age``.
+
+    With ``mortality = "fixed"`` the person lives to ``life_expectancy``, the horizon; with
+    ``"gompertz"`` a death age is drawn per path (modal age and dispersion, see
+    :mod:`mcsim.core.mortality`) and the horizon is ``max_age``.
+    """
 
     current_age: Age
     retirement_age: Age
     life_expectancy: Age
+    mortality: Literal["fixed", "gompertz"] = "fixed"
+    gompertz_modal_age: float = Field(88.0, ge=40, le=120, strict=True)
+    gompertz_dispersion: float = Field(10.0, ge=1, le=30, strict=True)
+    max_age: Age = 110.0
+
+    @property
+    def horizon_age(self) -> float:
+        """The last age simulated: life expectancy with fixed mortality, ``max_age`` with Gompertz."""
+        return self.life_expectancy if self.mortality == "fixed" else self.max_age
 
     @model_validator(mode="after")
     def _ordered(self) -> Person:
@@ -117,6 +131,12 @@ class Person(_Model):
             raise Rule(
                 "life_expectancy",
                 f"must be at least one month after retirement_age ({self.life_expectancy:g} vs {self.retirement_age:g})",
+            )
+        if self.mortality == "gompertz" and months_between(self.retirement_age, self.max_age) < 1:
+            raise Rule(
+                "max_age",
+                "must be at least one month after retirement_age with gompertz mortality "
+                f"({self.max_age:g} vs {self.retirement_age:g})",
             )
         return self
 
@@ -206,13 +226,68 @@ class IncomeStream(AgeBand):
     monthly_amount: Money
 
 
+WITHDRAWAL_PARAMETERS: dict[str, dict[str, float | bool | str]] = {
+    "target": {},
+    "constant_dollar": {"rate_pct": 4.0},
+    "constant_percent": {"rate_pct": 4.0},
+    "guyton_klinger": {"rate_pct": 5.0, "guardrail_pct": 20.0, "adjustment_pct": 10.0, "protect_years": 15.0},
+    "vpw": {"horizon_age": 100.0, "real_return_pct": 3.0},
+    "floor_ceiling": {
+        "rate_pct": 5.0, "floor_pct": 90.0, "ceiling_pct": 125.0, "dynamic": False,
+        "max_raise_pct": 5.0, "max_cut_pct": 2.5,
+    },
+    "merton": {"gamma": 3.0, "discount": 1.0, "equity_asset": "equities", "safe_asset": "bonds"},
+}
+"""Each withdrawal rule's parameters and their defaults (see :mod:`mcsim.core.withdrawal`)."""
+
+WithdrawalRuleName = Literal[
+    "target", "constant_dollar", "constant_percent", "guyton_klinger", "vpw", "floor_ceiling", "merton"
+]
+
+
+class Withdrawal(_Model):
+    """How retirement spending is decided each year: a rule and its parameters (unset: the rule's defaults)."""
+
+    rule: WithdrawalRuleName = "target"
+    rate_pct: float | None = Field(None, gt=0, le=100, strict=True)
+    guardrail_pct: float | None = Field(None, ge=0, le=100, strict=True)
+    adjustment_pct: float | None = Field(None, ge=0, le=100, strict=True)
+    protect_years: float | None = Field(None, ge=0, le=100, strict=True)
+    horizon_age: Age | None = None
+    real_return_pct: float | None = Field(None, ge=-20, le=20, strict=True)
+    floor_pct: float | None = Field(None, ge=0, le=100, strict=True)
+    ceiling_pct: float | None = Field(None, ge=100, le=1000, strict=True)
+    dynamic: bool | None = Field(None, strict=True)
+    max_raise_pct: float | None = Field(None, ge=0, le=100, strict=True)
+    max_cut_pct: float | None = Field(None, ge=0, le=100, strict=True)
+    gamma: float | None = Field(None, gt=0, le=50, strict=True)
+    discount: float | None = Field(None, gt=0, le=1, strict=True)
+    equity_asset: str | None = Field(None, min_length=1)
+    safe_asset: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _parameters_of_the_rule(self) -> Withdrawal:
+        allowed = WITHDRAWAL_PARAMETERS[self.rule]
+        for name in self.model_fields_set - {"rule"}:
+            if name not in allowed and getattr(self, name) is not None:
+                listed = ", ".join(allowed) if allowed else "none"
+                raise Rule(name, f"is not a parameter of rule '{self.rule}' (its parameters: {listed})")
+        return self
+
+    def parameter(self, name: str) -> Any:
+        """The parameter's value, or the rule's default."""
+        value = getattr(self, name)
+        return WITHDRAWAL_PARAMETERS[self.rule][name] if value is None else value
+
+
 class Retirement(_Model):
-    """What retirement must fund: the target income net of pensions and extra income."""
+    """What retirement must fund: the target income net of pensions and extra income, and the withdrawal rule."""
 
     target_monthly_income: Money
     state_pension_monthly: Money = 0.0
     spending_phases: tuple[SpendingPhase, ...] = ()
     additional_income: tuple[IncomeStream, ...] = ()
+    withdrawal: Withdrawal = Withdrawal()
 
 
 class Asset(_Model):
@@ -306,10 +381,24 @@ class Profile(_Model):
                         f"unknown account (accounts: {', '.join(account_names)})",
                     )
         working = (("person.current_age", person.current_age), ("person.retirement_age", person.retirement_age))
-        retired = (("person.retirement_age", person.retirement_age), ("person.life_expectancy", person.life_expectancy))
+        horizon = "person.life_expectancy" if person.mortality == "fixed" else "person.max_age"
+        retired = (("person.retirement_age", person.retirement_age), (horizon, person.horizon_age))
         _check_bands(self.plan.savings, "plan.savings", *working)
         _check_bands(self.retirement.spending_phases, "retirement.spending_phases", *retired)
         _check_bands(self.retirement.additional_income, "retirement.additional_income", *retired, may_overlap=True)
+        withdrawal = self.retirement.withdrawal
+        if withdrawal.rule == "vpw" and withdrawal.parameter("horizon_age") <= person.retirement_age:
+            raise Rule("retirement.withdrawal.horizon_age", f"must be after retirement_age ({person.retirement_age:g})")
+        if withdrawal.rule == "merton":
+            for name in ("equity_asset", "safe_asset"):
+                asset = withdrawal.parameter(name)
+                if asset not in asset_names:
+                    raise Rule(
+                        f"retirement.withdrawal.{name}",
+                        f"'{asset}' is not a market asset (market assets: {', '.join(sorted(asset_names))})",
+                    )
+            if withdrawal.parameter("equity_asset") == withdrawal.parameter("safe_asset"):
+                raise Rule("retirement.withdrawal.safe_asset", "must differ from equity_asset")
         return self
 
     @property

@@ -143,12 +143,15 @@ def run_paths(
     capital = np.empty(n_paths)
     depletion = np.empty(n_paths, dtype=np.int64)
     terminal = np.empty(n_paths)
+    lived = np.empty(n_paths, dtype=np.int64)
     fan = np.empty((n_paths, arrays.n_months) if record_fan else (0, 0))
+    spending = np.empty((0, 0))
     for start in range(0, n_paths, CHUNK_PATHS):
         stop = min(n_paths, start + CHUNK_PATHS)
         simulate_paths(
-            np.uint64(seed), np.uint64(first_path + start), arrays.market, arrays.plan, arrays.n_accum,
-            capital[start:stop], depletion[start:stop], terminal[start:stop], fan[start:stop] if record_fan else fan,
+            np.uint64(seed), np.uint64(first_path + start), arrays.market, arrays.plan, arrays.rule, arrays.n_accum,
+            capital[start:stop], depletion[start:stop], terminal[start:stop], lived[start:stop],
+            fan[start:stop] if record_fan else fan, spending,
         )
         if report is not None:
             report(stop)
