@@ -85,9 +85,7 @@ def retirement_income(profile: Profile, ages: np.ndarray) -> np.ndarray:
 
 def retirement_flows(profile: Profile, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Monthly spending target and other income (state pension plus additional income) at each age."""
-    retirement = profile.retirement
-    other_income = retirement.state_pension_monthly + _band_amounts(ages, retirement.additional_income, "monthly_amount")
-    return retirement_spending(profile, ages), other_income
+    return retirement_spending(profile, ages), retirement_income(profile, ages)
 
 
 def retirement_ages(profile: Profile) -> np.ndarray:

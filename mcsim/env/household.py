@@ -7,7 +7,8 @@ are pooled into one portfolio with their balance-weighted fee and tax rate.
 
 The sampler draws varied households for a *general* model: ages 22-60, retirement 60-70, life
 expectancy 85-100, incomes, charges, capital from zero to millions, targets, pensions and
-allocations, optionally with jittered market assumptions. It is vectorized and seeded.
+allocations, optionally with jittered market assumptions and Gompertz mortality. It is vectorized
+and seeded.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.arrays import plan_arrays, retirement_ages, retirement_spending
+from ..core.arrays import plan_arrays, retirement_ages, retirement_flows
 from ..core.checks import integer, number
 from ..core.errors import ParameterError
 from ..core.market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
+from ..core.mortality import FIXED, GOMPERTZ, MORTALITY_MODELS, monthly_survival
 from ..core.profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between, profile_from_dict
 
 MAX_CHARGES = 4
@@ -32,8 +34,13 @@ class HouseholdPool(NamedTuple):
 
     Shapes: scalars per household are float64[N] (``n_accum``, ``n_decum`` int64[N]); charges are
     [N, MAX_CHARGES]; ``plan_saving`` is [N, max n_accum]; ``spending`` and ``needs`` are
-    [N, max n_decum], zero-padded (``need_total`` is the sum of ``needs``); market ``drift`` and
-    ``vol`` are [N, 2] (equities, bonds) and ``chol`` is [N, 2, 2].
+    [N, max n_decum], zero-padded (``need_total`` is the sum of ``needs``); ``other_income`` is
+    [N, max n_decum], the monthly pensions and additional income by month of retirement;
+    ``survival`` is [N, max(n_accum + n_decum)], ``S[t]`` the probability of being alive at the end
+    of month t given alive at the start age (ones with fixed mortality; see docs/whole-life.md);
+    ``modal_age`` and ``dispersion`` float64[N] are the Gompertz parameters (dispersion 0: fixed
+    mortality); the horizon is month ``n_accum + n_decum``; market ``drift`` and ``vol`` are [N, 2]
+    (equities, bonds) and ``chol`` is [N, 2, 2].
     """
 
     start_age: np.ndarray
@@ -49,6 +56,10 @@ class HouseholdPool(NamedTuple):
     spending: np.ndarray
     needs: np.ndarray
     need_total: np.ndarray
+    other_income: np.ndarray
+    survival: np.ndarray
+    modal_age: np.ndarray
+    dispersion: np.ndarray
     wealth: np.ndarray
     basis: np.ndarray
     equity: np.ndarray
@@ -72,14 +83,17 @@ class HouseholdPool(NamedTuple):
         index = np.asarray(indices, dtype=np.int64)
         max_accum = int(self.n_accum[index].max())
         max_decum = int(self.n_decum[index].max())
+        max_months = int((self.n_accum[index] + self.n_decum[index]).max())
         fields = {}
         for name, value in self._asdict().items():
             if isinstance(value, np.ndarray):
                 value = value[index]
                 if name == "plan_saving":
                     value = value[:, :max_accum]
-                elif name in ("spending", "needs"):
+                elif name in ("spending", "needs", "other_income"):
                     value = value[:, :max_decum]
+                elif name == "survival":
+                    value = value[:, :max_months]
                 value = np.ascontiguousarray(value)
             fields[name] = value
         return HouseholdPool(**fields)
@@ -133,10 +147,10 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
     if len(models) > 1 or len(dfs) > 1:
         raise ParameterError("profiles", "every profile of one pool must use the same return model and df")
     n = len(loaded)
-    rows: dict[str, list] = {name: [] for name in ("plan_saving", "spending", "needs")}
+    rows: dict[str, list] = {name: [] for name in ("plan_saving", "spending", "needs", "other_income", "survival")}
     scalars = {name: np.zeros(n) for name in (
         "start_age", "income", "income_growth", "target", "pension", "wealth", "basis", "equity",
-        "fee_keep", "tax_rate", "inflation_drift", "inflation_vol",
+        "fee_keep", "tax_rate", "inflation_drift", "inflation_vol", "modal_age", "dispersion",
     )}
     n_accum, n_decum = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     charge_amount, charge_end = np.zeros((n, MAX_CHARGES)), np.zeros((n, MAX_CHARGES), dtype=np.int64)
@@ -154,9 +168,18 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
         for j, charge in enumerate(charges):
             charge_amount[i, j] = charge.monthly_amount
             charge_end[i, j] = max(0, months_between(person.current_age, charge.until_age))
+        spending, other_income = retirement_flows(profile, retirement_ages(profile))
         rows["plan_saving"].append(plan.contributions)
-        rows["spending"].append(retirement_spending(profile, retirement_ages(profile)))
+        rows["spending"].append(spending)
         rows["needs"].append(plan.needs)
+        rows["other_income"].append(other_income)
+        model = MORTALITY_MODELS[person.mortality]
+        if model == GOMPERTZ:
+            scalars["modal_age"][i] = person.gompertz_modal_age
+            scalars["dispersion"][i] = person.gompertz_dispersion
+        rows["survival"].append(monthly_survival(
+            model, person.gompertz_modal_age, person.gompertz_dispersion, person.current_age, n_accum[i] + n_decum[i]
+        ))
         scalars["target"][i] = retirement.target_monthly_income
         scalars["pension"][i] = retirement.state_pension_monthly
         balances = plan.balances
@@ -173,22 +196,40 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
         n_accum=n_accum, n_decum=n_decum, charge_amount=charge_amount, charge_end=charge_end,
         plan_saving=_pad(rows["plan_saving"], int(n_accum.max())),
         spending=_pad(rows["spending"], int(n_decum.max())),
-        needs=needs, need_total=needs.sum(axis=1),
+        needs=needs, need_total=needs.sum(axis=1), other_income=_pad(rows["other_income"], int(n_decum.max())),
+        survival=_pad(rows["survival"], int((n_accum + n_decum).max())),
         model=RETURN_MODELS[loaded[0].market.return_model], t_df=float(loaded[0].market.student_t_df),
         drift=drift, vol=vol, chol=_chol2(rho), **scalars,
     )
 
 
-def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0) -> HouseholdPool:
-    """Draw ``n`` varied households (seeded, vectorized); ``market_jitter`` in [0, 1] varies the market."""
+GOMPERTZ_MODAL_AGES = (82.0, 94.0)
+"""Range of the sampler's Gompertz modal ages (uniform), around the profile default of 88."""
+GOMPERTZ_DISPERSIONS = (8.0, 12.0)
+"""Range of the sampler's Gompertz dispersions (uniform), around the profile default of 10."""
+MAX_AGE = 110.0
+"""The sampler's horizon age with Gompertz mortality (the profile's default ``max_age``)."""
+
+
+def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0, mortality: str = "fixed") -> HouseholdPool:
+    """Draw ``n`` varied households (seeded, vectorized); ``market_jitter`` in [0, 1] varies the market.
+
+    ``mortality="gompertz"`` gives each household a Gompertz survival curve (modal age and
+    dispersion drawn from their own stream, so every other draw is the same as with fixed mortality)
+    and the horizon MAX_AGE instead of its life expectancy.
+    """
     integer("n", n, 1, 1_000_000)
     number("market_jitter", market_jitter, 0.0, 1.0)
+    if mortality not in MORTALITY_MODELS:
+        raise ParameterError("mortality", f"must be one of {', '.join(MORTALITY_MODELS)} (got {mortality!r})")
+    gompertz = MORTALITY_MODELS[mortality] == GOMPERTZ
     rng = np.random.default_rng(seed)
     start_age = np.round(rng.uniform(22, 60, n) * 12) / 12
     retirement_age = np.maximum(np.round(rng.uniform(60, 70, n)), np.ceil(start_age + 2))
     life_expectancy = np.round(rng.uniform(85, 100, n))
+    horizon_age = np.full(n, MAX_AGE) if gompertz else life_expectancy
     n_accum = np.round(12 * (retirement_age - start_age)).astype(np.int64)
-    n_decum = np.round(12 * (life_expectancy - retirement_age)).astype(np.int64)
+    n_decum = np.round(12 * (horizon_age - retirement_age)).astype(np.int64)
     income = np.clip(rng.lognormal(np.log(2800), 0.5, n), 800, 25_000)
     income_growth = (1.0 + rng.uniform(0.0, 0.02, n)) ** (1.0 / 12.0)
     charge_amount = np.zeros((n, MAX_CHARGES))
@@ -225,10 +266,23 @@ def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0) -> Househo
         drift[i, 1], vol[i, 1] = lognormal_monthly(0.03 + 0.01 * jitter[i, 2], 0.06 + 0.02 * jitter[i, 3])
     rho = 0.2 + 0.3 * jitter[:, 4]
     inflation = [lognormal_monthly(0.02 + 0.01 * j, 0.01) for j in jitter[:, 5]]
+    other_income = np.where(inside, pension[:, None], 0.0)
+    modal_age, dispersion = np.zeros(n), np.zeros(n)
+    survival = np.zeros((n, int((n_accum + n_decum).max())))
+    if gompertz:
+        mortality_rng = np.random.default_rng([seed, 1])
+        modal_age = mortality_rng.uniform(*GOMPERTZ_MODAL_AGES, n)
+        dispersion = mortality_rng.uniform(*GOMPERTZ_DISPERSIONS, n)
+    for i in range(n):
+        months = n_accum[i] + n_decum[i]
+        survival[i, :months] = monthly_survival(
+            GOMPERTZ if gompertz else FIXED, modal_age[i], dispersion[i], start_age[i], months
+        )
     return HouseholdPool(
         start_age=start_age, n_accum=n_accum, n_decum=n_decum, income=income, income_growth=income_growth,
         charge_amount=charge_amount, charge_end=charge_end, plan_saving=plan_saving, target=target,
-        pension=pension, spending=spending, needs=needs, need_total=needs.sum(axis=1), wealth=wealth, basis=basis,
+        pension=pension, spending=spending, needs=needs, need_total=needs.sum(axis=1), other_income=other_income,
+        survival=survival, modal_age=modal_age, dispersion=dispersion, wealth=wealth, basis=basis,
         equity=rng.uniform(0.0, 1.0, n), fee_keep=fee_keep, tax_rate=tax_rate, model=LOGNORMAL, t_df=5.0,
         drift=drift, vol=vol, chol=_chol2(rho),
         inflation_drift=np.array([d for d, _ in inflation]), inflation_vol=np.array([v for _, v in inflation]),
@@ -248,8 +302,10 @@ def _annual(drift: float, vol: float) -> tuple[float, float]:
 def household_profile(pool: HouseholdPool, h: int) -> Profile:
     """Household ``h`` of a pool as a profile: one account holding its capital, equities and bonds.
 
-    Its own plan is the pool's planned saving; spending is constant at the first retirement
-    month's (exact for sampled households). The classic optimizer runs on such a profile.
+    Its own plan is the pool's planned saving; spending and the state pension are constant at the
+    first retirement month's (exact for sampled households); its mortality is the household's
+    (Gompertz with ``max_age`` the horizon when its dispersion is positive). The classic optimizer
+    runs on such a profile.
     """
     start = float(pool.start_age[h])
     retirement = start + int(pool.n_accum[h]) / 12.0
@@ -264,9 +320,14 @@ def household_profile(pool: HouseholdPool, h: int) -> Profile:
     rho = float(np.clip(pool.chol[h, 1, 0], -1.0, 1.0))
     equity = float(pool.equity[h])
     spending = float(pool.spending[h, 0])
+    person: dict[str, object] = {"current_age": start, "retirement_age": retirement, "life_expectancy": end}
+    if pool.dispersion[h] > 0.0:
+        person.update(mortality="gompertz", gompertz_modal_age=float(pool.modal_age[h]),
+                      gompertz_dispersion=float(pool.dispersion[h]), max_age=end,
+                      life_expectancy=min(end, max(retirement + 1.0, float(pool.modal_age[h]))))
     data = {
         "name": f"household {h}",
-        "person": {"current_age": start, "retirement_age": retirement, "life_expectancy": end},
+        "person": person,
         "income": {"monthly_net": float(pool.income[h]),
                    "real_growth_pct": 100.0 * (float(pool.income_growth[h]) ** 12 - 1.0), "charges": charges},
         "accounts": [{"name": "portfolio", "type": "other", "balance": float(pool.wealth[h]),
@@ -275,7 +336,7 @@ def household_profile(pool: HouseholdPool, h: int) -> Profile:
                       "tax_on_gains_pct": 100.0 * float(pool.tax_rate[h])}],
         "plan": {"savings": [{"from_age": start, "to_age": retirement,
                               "monthly_contribution": float(pool.plan_saving[h, 0])}]},
-        "retirement": {"target_monthly_income": spending, "state_pension_monthly": spending - float(pool.needs[h, 0])},
+        "retirement": {"target_monthly_income": spending, "state_pension_monthly": float(pool.other_income[h, 0])},
         "market": {
             "assets": [{"name": "equities", "expected_return_pct": equity_mean, "volatility_pct": equity_vol},
                        {"name": "bonds", "expected_return_pct": bond_mean, "volatility_pct": bond_vol}],

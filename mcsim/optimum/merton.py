@@ -63,7 +63,8 @@ class MertonProblem:
             start_age=np.array([40.0]), n_accum=np.array([months]), n_decum=np.array([1]),
             income=zero, income_growth=one, charge_amount=np.zeros((1, 1)), charge_end=np.zeros((1, 1), dtype=np.int64),
             plan_saving=np.zeros((1, months)), target=zero, pension=zero, spending=np.zeros((1, 1)),
-            needs=np.zeros((1, 1)), need_total=zero, wealth=one, basis=one, equity=np.array([self.optimal_share]),
+            needs=np.zeros((1, 1)), need_total=zero, other_income=np.zeros((1, 1)), survival=np.ones((1, months + 1)),
+            modal_age=zero, dispersion=zero, wealth=one, basis=one, equity=np.array([self.optimal_share]),
             fee_keep=one, tax_rate=zero, model=LOGNORMAL, t_df=5.0, drift=drift[None, :], vol=vol[None, :],
             chol=np.eye(2)[None, :, :], inflation_drift=zero, inflation_vol=zero,
         )
