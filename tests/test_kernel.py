@@ -29,7 +29,7 @@ def kernel_draws(arrays, seed: int, n_paths: int) -> tuple[np.ndarray, np.ndarra
 def test_kernel_matches_reference_path_by_path(name: str) -> None:
     """Fed the kernel's own draws, the reference reproduces every path: capital, depletion, terminal, fan."""
     arrays = compile_profile(load_profile(name))
-    outcomes, fan = run_paths(arrays, seed=11, first_path=0, n_paths=300, record_fan=True)
+    outcomes, fan, _ = run_paths(arrays, seed=11, first_path=0, n_paths=300, record_fan=True)
     capital, depletion, terminal, wealth = run_reference(arrays, *kernel_draws(arrays, 11, 300))
     np.testing.assert_allclose(outcomes.capital, capital, rtol=1e-10)
     np.testing.assert_array_equal(outcomes.depletion, depletion)
@@ -43,7 +43,7 @@ def test_kernel_agrees_with_reference_statistically(name: str) -> None:
     """On independent random numbers (NumPy's PCG64), statistics agree within Monte Carlo error."""
     arrays = compile_profile(load_profile(name))
     n = 20_000
-    outcomes, _ = run_paths(arrays, seed=5, first_path=0, n_paths=n)
+    outcomes, _, _ = run_paths(arrays, seed=5, first_path=0, n_paths=n)
     capital, depletion, terminal, _ = simulate_reference(arrays, n, seed=5)
     se_mean = math.sqrt((outcomes.capital.var() + capital.var()) / n)
     assert abs(outcomes.capital.mean() - capital.mean()) < 4.5 * se_mean
@@ -64,7 +64,7 @@ def test_zero_volatility_is_compound_interest_exactly() -> None:
         "retirement.target_monthly_income": 1600,
     })
     arrays = compile_profile(profile)
-    outcomes, _ = run_paths(arrays, seed=1, first_path=0, n_paths=4)
+    outcomes, _, _ = run_paths(arrays, seed=1, first_path=0, n_paths=4)
     growth = (1.06 / 1.02) ** (1 / 12) * (1 - 0.005) ** (1 / 12)
     n, c, w0 = 120, 500.0, 10_000.0
     capital = w0 * growth**n + c * (growth**n - 1) / (growth - 1)
@@ -83,7 +83,7 @@ def test_zero_volatility_depletion_month_matches_annuity_formula() -> None:
         "retirement.target_monthly_income": 4000,
     })
     arrays = compile_profile(profile)
-    outcomes, _ = run_paths(arrays, seed=1, first_path=0, n_paths=2)
+    outcomes, _, _ = run_paths(arrays, seed=1, first_path=0, n_paths=2)
     growth = (1.06 / 1.02) ** (1 / 12)
     capital = 10_000.0 * growth**120 + 500.0 * (growth**120 - 1) / (growth - 1)
     need = 3000.0
@@ -115,7 +115,7 @@ def test_tax_on_gains_zero_volatility(model: str) -> None:
         "retirement.state_pension_monthly": 0,
     })
     arrays = compile_profile(profile)
-    outcomes, _ = run_paths(arrays, seed=1, first_path=0, n_paths=1)
+    outcomes, _, _ = run_paths(arrays, seed=1, first_path=0, n_paths=1)
     nominal, inflation = 1.06 ** (1 / 12), 1.02 ** (1 / 12)
     balance = 10_000.0 * (nominal / inflation) ** 13
     price = inflation**13
@@ -139,7 +139,7 @@ def test_lump_sum_lognormal_median_and_quantiles() -> None:
     })
     arrays = compile_profile(profile)
     n = 100_000
-    outcomes, _ = run_paths(arrays, seed=2024, first_path=0, n_paths=n)
+    outcomes, _, _ = run_paths(arrays, seed=2024, first_path=0, n_paths=n)
     m, s = lognormal_monthly(0.07, 0.18)
     months = 12 * years
     log_mean, log_sd = months * m, math.sqrt(months) * s

@@ -24,9 +24,9 @@ def test_same_seed_bit_identical_with_one_thread_or_two() -> None:
 
 def test_batch_split_is_bit_identical() -> None:
     arrays = compile_profile(load_profile("default"))
-    whole, whole_fan = run_paths(arrays, 9, 0, 1000, record_fan=True)
-    first, first_fan = run_paths(arrays, 9, 0, 337, record_fan=True)
-    rest, rest_fan = run_paths(arrays, 9, 337, 663, record_fan=True)
+    whole, whole_fan, _ = run_paths(arrays, 9, 0, 1000, record_fan=True)
+    first, first_fan, _ = run_paths(arrays, 9, 0, 337, record_fan=True)
+    rest, rest_fan, _ = run_paths(arrays, 9, 337, 663, record_fan=True)
     for field in ("capital", "depletion", "terminal"):
         joined = np.concatenate([getattr(first, field), getattr(rest, field)])
         np.testing.assert_array_equal(getattr(whole, field), joined)

@@ -26,7 +26,7 @@ from .jit import jit
 from .market import NORMAL, STUDENT_T
 from .mortality import FIXED, death_month
 from .rng import seed_stream, standard_gamma, standard_normal, uniform
-from .withdrawal import MEMORY_SIZE, MERTON, TARGET, WITHDRAWN, merton_allocation, yearly_amount
+from .withdrawal import MEMORY_SIZE, MERTON, TARGET, VPW, WITHDRAWN, merton_allocation, yearly_amount
 
 NOT_DEPLETED = -1
 """Depletion month of a path whose money lasts to the end."""
@@ -228,7 +228,9 @@ def retire(real_gross, inflation, first, balances, basis, plan, rule, price_leve
     """Retirement months ``first .. first + n_live - 1``: grow, then pay the withdrawal rule's amount.
 
     The rule decides each year's amount at the start of the year (:func:`yearly_amount`); ``target``
-    pays ``plan.needs`` month by month. ``allocation`` (float64[n_accounts, n_assets]) and ``memory``
+    pays ``plan.needs`` month by month. The rules that spend everything by an age (``vpw`` by its
+    horizon age, ``merton`` by the horizon) spread what is left evenly over the months of their last
+    year, so that they end empty rather than short. ``allocation`` (float64[n_accounts, n_assets]) and ``memory``
     (float64[MEMORY_SIZE]) are working space. ``fan_row`` (float64[n] or empty) receives the wealth
     at the end of each month; ``spend_row`` (float64[n_years] or empty) each retirement year's mean
     monthly spending (amount received plus other income) over the months lived.
@@ -238,6 +240,7 @@ def retire(real_gross, inflation, first, balances, basis, plan, rule, price_leve
     record_spending = spend_row.size > 0
     kind = rule.rule
     net = kind == TARGET or kind == MERTON
+    final = rule.vpw_months if kind == VPW else (rule.target.size if kind == MERTON else -1)
     mix = plan.allocation
     wealth = balances.sum()
     depleted = NOT_DEPLETED
@@ -255,9 +258,12 @@ def retire(real_gross, inflation, first, balances, basis, plan, rule, price_leve
         price_level *= inflation[month]
         wealth = grow_accounts(balances, mix, plan.fee_keep, real_gross, month)
         need = plan.needs[j] if kind == TARGET else monthly
+        spreading = final >= 0 and final - 12 * (j // 12) <= 12
+        if spreading:
+            need = wealth / max(final - j, 1)
         paid = 0.0
         if need > 0.0 and depleted == NOT_DEPLETED:
-            if net:
+            if net and not spreading:
                 paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
                 short = paid < need
             else:

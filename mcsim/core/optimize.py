@@ -70,7 +70,7 @@ def success_probability(arrays: ProfileArrays, monthly_saving: float, seed: int,
     """Share of paths (0 .. n_paths - 1 of ``seed``) whose money lasts, saving a constant amount."""
     contributions = np.full(arrays.n_accum, monthly_saving)
     candidate = arrays._replace(plan=arrays.plan._replace(contributions=contributions))
-    outcomes, _ = run_paths(candidate, seed, 0, n_paths)
+    outcomes, _, _ = run_paths(candidate, seed, 0, n_paths)
     return float(outcomes.succeeded.mean())
 
 

@@ -573,6 +573,20 @@ def load_profile(source: str | Path | Mapping[str, Any] | Profile | None = None)
     return profile_from_dict(data)
 
 
+def with_withdrawal(profile: Profile, rule: str) -> Profile:
+    """The profile with withdrawal rule ``rule``: its own parameters if it is the profile's rule, else the defaults."""
+    if rule == profile.retirement.withdrawal.rule:
+        return profile
+    data = profile.model_dump(exclude_none=True)
+    data["retirement"]["withdrawal"] = {"rule": rule}
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as error:
+        problem = _first_error(error)
+        field = "withdrawal" if problem.field == "retirement.withdrawal.rule" else problem.field
+        raise ProfileError(field, problem.rule) from None
+
+
 def months_between(start_age: float, end_age: float) -> int:
     """Whole months from one age to another (rounded to the nearest month)."""
     return int(round(12.0 * (end_age - start_age)))

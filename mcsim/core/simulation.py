@@ -14,8 +14,9 @@ from .arrays import ProfileArrays, compile_profile
 from .checks import integer, number
 from .errors import ParameterError
 from .kernels import NOT_DEPLETED, simulate_paths
-from .profile import MAX_MONEY, Profile, load_profile
+from .profile import MAX_MONEY, Profile, load_profile, with_withdrawal
 from .progress import OnProgress, phase, silent
+from .spending import PathSpending, Spending, SpendingFan, path_spending
 from .stats import Interval, Summary, wilson_interval
 from .threads import numba_threads as fixed_threads
 
@@ -29,11 +30,17 @@ CHUNK_PATHS = 20_000
 
 
 class PathOutcomes(NamedTuple):
-    """Per-path outputs of the kernel: capital at retirement, depletion month, terminal wealth."""
+    """Per-path outputs of the kernel.
+
+    Capital at retirement, depletion month, wealth at death or at the horizon, months of retirement
+    lived, and the spending figures (:mod:`mcsim.core.spending`).
+    """
 
     capital: np.ndarray
     depletion: np.ndarray
     terminal: np.ndarray
+    lived: np.ndarray
+    spending: PathSpending
 
     @property
     def succeeded(self) -> np.ndarray:
@@ -90,6 +97,10 @@ class SimulationResult:
     depletion: Depletion
     fan: Fan | None
     paths: PathOutcomes
+    withdrawal: str = "target"
+    mortality: str = "fixed"
+    horizon_age: float = 0.0
+    spending: Spending | None = None
 
     def to_dict(self, include_fan: bool = True) -> dict[str, Any]:
         """Everything but the per-path arrays, as plain JSON-ready values."""
@@ -104,7 +115,12 @@ class SimulationResult:
             "terminal_wealth": self.terminal_wealth.to_dict(),
             "success_probability": self.success.to_dict(),
             "depletion": self.depletion.to_dict(),
+            "withdrawal": self.withdrawal,
+            "mortality": self.mortality,
+            "horizon_age": self.horizon_age,
         }
+        if self.spending is not None:
+            data["spending"] = self.spending.to_dict(include_fan)
         if include_fan and self.fan is not None:
             data["fan"] = self.fan.to_dict()
         return data
@@ -131,35 +147,73 @@ def check_paths(n_paths: int, name: str = "n_paths") -> int:
     return integer(name, n_paths, 1, MAX_PATHS)
 
 
+@dataclass(frozen=True)
+class Yardstick:
+    """How spending is valued: CRRA ``gamma`` and annual ``discount`` of the certainty equivalent."""
+
+    gamma: float = 3.0
+    discount: float = 1.0
+
+
+def spending_reference(arrays: ProfileArrays) -> float:
+    """The unit of spending utilities: the mean monthly target (1 euro when there is none)."""
+    return max(float(arrays.rule.target.mean()), 1.0) if arrays.rule.target.size else 1.0
+
+
+def yearly_target(arrays: ProfileArrays) -> np.ndarray:
+    """Mean monthly spending target of each retirement year."""
+    target = arrays.rule.target
+    n_years = -(-target.size // 12)
+    padded = np.full(n_years * 12, np.nan)
+    padded[: target.size] = target
+    return np.nanmean(padded.reshape(n_years, 12), axis=1)
+
+
 def run_paths(
     arrays: ProfileArrays, seed: int, first_path: int, n_paths: int, record_fan: bool = False,
-    report: Callable[[int], None] | None = None,
-) -> tuple[PathOutcomes, np.ndarray]:
-    """Run paths ``first_path .. first_path + n_paths - 1``; the fan matrix is float64[n_paths, n_months].
+    report: Callable[[int], None] | None = None, yardstick: Yardstick | None = None, record_spending: bool = False,
+) -> tuple[PathOutcomes, np.ndarray, np.ndarray]:
+    """Run paths ``first_path .. first_path + n_paths - 1``.
 
-    The kernel runs on at most :data:`CHUNK_PATHS` paths a call (the outcomes do not depend on it);
+    Returns the outcomes, the fan matrix float64[n_paths, n_months] (when ``record_fan``; NaN after
+    death) and the yearly spending matrix float64[n_paths, n_years of retirement] (when
+    ``record_spending``; NaN after death). The kernel runs on at most :data:`CHUNK_PATHS` paths a
+    call (the outcomes do not depend on it), each chunk's spending reduced to per-path figures;
     ``report(paths done)`` after each call.
     """
+    yardstick = yardstick or Yardstick()
     capital = np.empty(n_paths)
     depletion = np.empty(n_paths, dtype=np.int64)
     terminal = np.empty(n_paths)
     lived = np.empty(n_paths, dtype=np.int64)
     fan = np.empty((n_paths, arrays.n_months) if record_fan else (0, 0))
-    spending = np.empty((0, 0))
+    n_years = -(-arrays.n_decum // 12)
+    kept = np.empty((n_paths, n_years) if record_spending else (0, 0))
+    target, reference = yearly_target(arrays), spending_reference(arrays)
+    parts = []
     for start in range(0, n_paths, CHUNK_PATHS):
         stop = min(n_paths, start + CHUNK_PATHS)
+        spending = kept[start:stop] if record_spending else np.empty((stop - start, n_years))
         simulate_paths(
             np.uint64(seed), np.uint64(first_path + start), arrays.market, arrays.plan, arrays.rule, arrays.n_accum,
             capital[start:stop], depletion[start:stop], terminal[start:stop], lived[start:stop],
             fan[start:stop] if record_fan else fan, spending,
         )
+        parts.append(path_spending(spending, lived[start:stop], target, reference, yardstick.gamma, yardstick.discount))
         if report is not None:
             report(stop)
-    return PathOutcomes(capital, depletion, terminal), fan
+    return PathOutcomes(capital, depletion, terminal, lived, PathSpending.concatenate(parts)), fan, kept
 
 
 def _fan(arrays: ProfileArrays, initial_wealth: float, wealth: np.ndarray) -> Fan:
-    p10, p50, p90 = np.percentile(wealth, [10, 50, 90], axis=0)
+    """Percentiles of wealth by month over the paths alive (NaN after death)."""
+    if np.isnan(wealth).any():
+        with np.errstate(all="ignore"):
+            p10, p50, p90 = np.nanpercentile(wealth, [10, 50, 90], axis=0)
+            lowest, highest = np.nanmin(wealth, axis=0), np.nanmax(wealth, axis=0)
+    else:
+        p10, p50, p90 = np.percentile(wealth, [10, 50, 90], axis=0)
+        lowest, highest = wealth.min(axis=0), wealth.max(axis=0)
 
     def with_start(row: np.ndarray) -> np.ndarray:
         return np.concatenate(([initial_wealth], row))
@@ -169,8 +223,8 @@ def _fan(arrays: ProfileArrays, initial_wealth: float, wealth: np.ndarray) -> Fa
         p10=with_start(p10),
         p50=with_start(p50),
         p90=with_start(p90),
-        min=with_start(wealth.min(axis=0)),
-        max=with_start(wealth.max(axis=0)),
+        min=with_start(lowest),
+        max=with_start(highest),
     )
 
 
@@ -189,10 +243,14 @@ def _depletion(arrays: ProfileArrays, depletion: np.ndarray) -> Depletion:
 
 def summarize(
     profile: Profile, arrays: ProfileArrays, seed: int, outcomes: PathOutcomes,
-    fan: np.ndarray | None, confidence: float,
+    fan: np.ndarray | None, confidence: float, yardstick: Yardstick | None = None,
+    spending: np.ndarray | None = None,
 ) -> SimulationResult:
-    """Statistics of per-path outcomes (and of the fan matrix, when given)."""
+    """Statistics of per-path outcomes (and of the fan and spending matrices, when given)."""
     n_paths = outcomes.capital.size
+    yardstick = yardstick or Yardstick()
+    person = profile.person
+    spending_fan = None if spending is None else SpendingFan.of(person.retirement_age, spending)
     return SimulationResult(
         profile=profile.name,
         seed=seed,
@@ -206,6 +264,12 @@ def summarize(
         depletion=_depletion(arrays, outcomes.depletion),
         fan=None if fan is None else _fan(arrays, float(arrays.plan.balances.sum()), fan),
         paths=outcomes,
+        withdrawal=profile.retirement.withdrawal.rule,
+        mortality=person.mortality,
+        horizon_age=person.horizon_age,
+        spending=Spending.of(
+            outcomes.spending, spending_reference(arrays), yardstick.gamma, yardstick.discount, spending_fan
+        ),
     )
 
 
@@ -221,6 +285,9 @@ def simulate(
     threads: int | None = None,
     monthly_contribution: float | None = None,
     progress: OnProgress | None = None,
+    withdrawal: str | None = None,
+    gamma: float = 3.0,
+    discount: float = 1.0,
 ) -> SimulationResult:
     """Simulate a profile's plan over Monte Carlo paths.
 
@@ -237,8 +304,17 @@ def simulate(
     :param threads: Numba threads to use (all by default); results do not depend on it.
     :param monthly_contribution: a constant monthly saving that replaces the plan's phases.
     :param progress: told the paths done (see :mod:`mcsim.core.progress`).
+    :param withdrawal: a withdrawal rule that replaces the profile's (with its default parameters,
+        unless it is the profile's own rule).
+    :param gamma: relative risk aversion of the spending's certainty equivalent.
+    :param discount: annual discount factor of the spending's certainty equivalent.
     """
     profile = load_profile(profile)
+    if withdrawal is not None:
+        profile = with_withdrawal(profile, withdrawal)
+    yardstick = Yardstick(
+        number("gamma", gamma, 0.0, 50.0, open_low=True), number("discount", discount, 0.0, 1.0, open_low=True)
+    )
     seed = check_seed(seed)
     n_paths = check_paths(n_paths)
     if max_paths is not None:
@@ -268,9 +344,9 @@ def simulate(
 
     report(phase("simulating", simulate_paths), 0, total, unit="paths")
     with numba_threads(threads):
-        outcomes, fan_matrix = run_paths(arrays, seed, 0, n_paths, fan, paths_done)
+        outcomes, fan_matrix, spending = run_paths(arrays, seed, 0, n_paths, fan, paths_done, yardstick, fan)
         if tolerance is not None:
-            batches, fans = [outcomes], [fan_matrix]
+            batches, fans, spendings = [outcomes], [fan_matrix], [spending]
             done = n_paths
             while done < max_paths:
                 depletion = np.concatenate([batch.depletion for batch in batches])
@@ -280,11 +356,25 @@ def simulate(
                     break
                 detail = f"success {successes / done:.1%} ± {half_width:.2%}, stops at ± {tolerance:.2%}"
                 size = min(n_paths, max_paths - done)
-                batch, batch_fan = run_paths(arrays, seed, done, size, fan, lambda d, first=done: paths_done(first + d))
+                batch, batch_fan, batch_spending = run_paths(
+                    arrays, seed, done, size, fan, lambda d, first=done: paths_done(first + d), yardstick, fan
+                )
                 batches.append(batch)
                 fans.append(batch_fan)
+                spendings.append(batch_spending)
                 done += size
-            outcomes = PathOutcomes(*(np.concatenate(parts) for parts in zip(*batches, strict=True)))
+            outcomes = concatenate_outcomes(batches)
             fan_matrix = np.concatenate(fans) if fan else fan_matrix
+            spending = np.concatenate(spendings) if fan else spending
     report("summarizing the paths")
-    return summarize(profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence)
+    return summarize(
+        profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence, yardstick, spending if fan else None
+    )
+
+
+def concatenate_outcomes(batches: list[PathOutcomes]) -> PathOutcomes:
+    """One PathOutcomes of consecutive batches'."""
+    return PathOutcomes(
+        *(np.concatenate([getattr(b, name) for b in batches]) for name in ("capital", "depletion", "terminal", "lived")),
+        PathSpending.concatenate([batch.spending for batch in batches]),
+    )
