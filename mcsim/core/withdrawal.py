@@ -166,21 +166,35 @@ def compile_withdrawal(
     monthly fee factor of the portfolio (the accounts' average), used by the merton rule's moments.
     """
     person = profile.person
-    withdrawal = profile.retirement.withdrawal
+    return withdrawal_arrays(
+        profile.retirement.withdrawal, [asset.name for asset in profile.market.assets], market, fee_keep,
+        other_income, target, person.retirement_age,
+        (MORTALITY_MODELS[person.mortality], person.gompertz_modal_age, person.gompertz_dispersion),
+    )
+
+
+def withdrawal_arrays(
+    withdrawal: Withdrawal, assets: list[str], market: MarketArrays, fee_keep: float, other_income: np.ndarray,
+    target: np.ndarray, retirement_age: float, mortality: tuple[int, float, float],
+) -> WithdrawalArrays:
+    """A validated rule for the kernels, for a retiree at ``retirement_age`` in ``market`` (assets named by ``assets``).
+
+    ``mortality`` is (model, modal age, dispersion) as in :mod:`mcsim.core.mortality`; see
+    :func:`compile_withdrawal` for the rest.
+    """
     rule = RULES[withdrawal.rule]
     n_decum = other_income.size
     n_years = -(-n_decum // 12)
-    assets = [asset.name for asset in profile.market.assets]
     equity_index = safe_index = 0
     equity_share = 0.0
     consumption_share = np.empty(0)
     other_value = np.empty(0)
-    mortality = MORTALITY_MODELS[person.mortality]
+    model, modal_age, dispersion = mortality
     if rule == MERTON:
         equity_index = assets.index(withdrawal.parameter("equity_asset"))
         safe_index = assets.index(withdrawal.parameter("safe_asset"))
-        starts = person.retirement_age + np.arange(n_years + 1) * 1.0
-        alive = survival(mortality, person.gompertz_modal_age, person.gompertz_dispersion, person.retirement_age, starts)
+        starts = retirement_age + np.arange(n_years + 1) * 1.0
+        alive = survival(model, modal_age, dispersion, retirement_age, starts)
         one_year = alive[1:] / np.maximum(alive[:-1], 1e-300)
         equity_share, consumption_share, safe_gross = merton_rule(
             market, fee_keep, float(withdrawal.parameter("gamma")), float(withdrawal.parameter("discount")),
@@ -195,7 +209,7 @@ def compile_withdrawal(
             next_value = running * one_year[y] / safe_gross
             running = yearly[y] + next_value
             other_value[y] = running - yearly[y]  # what comes after this year's own income
-    vpw_months = months_between(person.retirement_age, float(withdrawal.parameter("horizon_age"))) if rule == VPW else 0
+    vpw_months = months_between(retirement_age, float(withdrawal.parameter("horizon_age"))) if rule == VPW else 0
     rate = withdrawal.parameter("rate_pct") if "rate_pct" in WITHDRAWAL_PARAMETERS[withdrawal.rule] else 0.0
     dynamic = rule == FLOOR_CEILING and bool(withdrawal.parameter("dynamic"))
     return WithdrawalArrays(
@@ -217,10 +231,10 @@ def compile_withdrawal(
         safe_index=int(safe_index),
         other_income=np.ascontiguousarray(other_income, dtype=float),
         target=np.ascontiguousarray(target, dtype=float),
-        mortality=mortality,
-        modal_age=float(person.gompertz_modal_age),
-        dispersion=float(person.gompertz_dispersion),
-        retirement_age=float(person.retirement_age),
+        mortality=int(model),
+        modal_age=float(modal_age),
+        dispersion=float(dispersion),
+        retirement_age=float(retirement_age),
     )
 
 
