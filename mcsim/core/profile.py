@@ -573,6 +573,15 @@ def load_profile(source: str | Path | Mapping[str, Any] | Profile | None = None)
     return profile_from_dict(data)
 
 
+def withdrawal_from_dict(data: Mapping[str, Any]) -> Withdrawal:
+    """Validate a ``[retirement.withdrawal]`` table on its own (one ProfileError naming the field)."""
+    try:
+        return Withdrawal.model_validate(dict(data))
+    except ValidationError as error:
+        problem = _first_error(error)
+        raise ProfileError(f"withdrawal.{problem.field}", problem.rule) from None
+
+
 def with_withdrawal(profile: Profile, rule: str) -> Profile:
     """The profile with withdrawal rule ``rule``: its own parameters if it is the profile's rule, else the defaults."""
     if rule == profile.retirement.withdrawal.rule:
