@@ -4,6 +4,8 @@ Each function works on env ``b`` of a batch held in an :class:`EnvState` of arra
 single-household env (a batch of one) and the batched env run the very same code: same seed,
 household and actions give the same trajectory. The batched step advances every env in one call,
 parallel over envs, with the terminal Monte Carlo estimates of the envs that finish included.
+With the horizon ``LIFE`` an episode continues through retirement to the household's horizon,
+as docs/whole-life.md states (spending decisions, survival weights, bequest; no Monte Carlo).
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ PLANNER = 0
 CRRA = 1
 MERTON = 2
 REWARDS = {"planner": PLANNER, "crra": CRRA, "merton": MERTON}
+RETIREMENT = 0
+LIFE = 1
+HORIZONS = {"retirement": RETIREMENT, "life": LIFE}
+
+LIFE_SPENDING_SCALE = 4.0
+"""In retirement the action a0 withdraws ``a0 * min(1, LIFE_SPENDING_SCALE * months / months_left)``
+of the wealth at the start of each step (docs/whole-life.md)."""
 
 SHORTFALL_SHARE = 0.1
 """The risk term averages the unfunded share of need over this share of worst paths."""
@@ -46,9 +55,27 @@ OBS_NAMES = (
     "last_equity_share",
     "income_to_target",  # log(disposable income / target income)
 )
+LIFE_OBS_NAMES = (
+    *OBS_NAMES,  # in retirement: progress 1, no charges, saving capacity 0, income = other income,
+    #              last savings rate = last spending action
+    "retired",  # 1 from retirement on, else 0
+    "years_left",  # months to the horizon / 12 / 30
+    "wealth_to_reference",  # log(1 + wealth / a year of reference consumption)
+    "other_income_to_reference",  # other income of the month (while working: at retirement) / reference
+    "other_income_to_wealth",  # log(1 + other income x retirement months left / wealth)
+    "expected_years_left",  # expected years alive to the horizon, given alive now / 30
+    "survival_to_horizon",  # probability of reaching the horizon, given alive now
+)
+LIFE_OBS_SIZE = len(LIFE_OBS_NAMES)
 
 INFO_AGE, INFO_WEALTH, INFO_SAVING, INFO_EQUITY, INFO_FUNDED, INFO_SHORTFALL, INFO_TERMINAL, INFO_CAPITAL = range(8)
-INFO_SIZE = 8
+INFO_CONSUMPTION = 8
+"""Info column: the step's mean monthly consumption (disposable income less saving while working;
+net withdrawal plus other income in retirement). In retirement INFO_SAVING is minus the gross
+withdrawal per month; at the end of a life episode INFO_FUNDED and INFO_SHORTFALL are NaN (the
+household chooses its spending: nothing is funded or short), INFO_TERMINAL is the horizon's bequest
+term and INFO_CAPITAL the capital at retirement."""
+INFO_SIZE = 9
 
 
 class EnvParams(NamedTuple):
@@ -63,13 +90,16 @@ class EnvParams(NamedTuple):
     gamma: float
     monthly_discount: float
     mc_paths: int
+    horizon: int
+    bequest_weight: float
 
 
 class EnvState(NamedTuple):
     """Dynamic state of B envs.
 
-    int64[B] ``household`` and ``month``, float64[B] money and last action, uint64[B]
-    ``episode_seed`` (streams of the terminal estimate), uint64[B, 4] ``rng``; working space
+    int64[B] ``household`` and ``month``, float64[B] money (``capital``: the wealth at retirement)
+    and last action, uint64[B] ``episode_seed`` (streams of the terminal estimate), uint64[B, 4]
+    ``rng``; working space
     float64[B, 12, 2] ``real_gross``, float64[B, 12] ``inflation``, int64[B, 24] ``bits``.
     """
 
@@ -78,6 +108,7 @@ class EnvState(NamedTuple):
     wealth: np.ndarray
     basis: np.ndarray
     price_level: np.ndarray
+    capital: np.ndarray
     last_rate: np.ndarray
     last_equity: np.ndarray
     episode_seed: np.ndarray
@@ -95,7 +126,7 @@ def new_state(n_envs: int) -> EnvState:
     """
     return EnvState(
         household=np.zeros(n_envs, dtype=np.int64), month=np.zeros(n_envs, dtype=np.int64),
-        wealth=np.zeros(n_envs), basis=np.zeros(n_envs), price_level=np.ones(n_envs),
+        wealth=np.zeros(n_envs), basis=np.zeros(n_envs), price_level=np.ones(n_envs), capital=np.zeros(n_envs),
         last_rate=np.zeros(n_envs), last_equity=np.zeros(n_envs),
         episode_seed=np.zeros(n_envs, dtype=np.uint64), rng=np.zeros((n_envs, 4), dtype=np.uint64),
         real_gross=np.zeros((n_envs, 12, 2)), inflation=np.zeros((n_envs, 12)),
@@ -176,6 +207,7 @@ def reset_env(pool, params, state, b, household):
     state.wealth[b] = pool.wealth[h]
     state.basis[b] = pool.basis[h]
     state.price_level[b] = 1.0
+    state.capital[b] = 0.0
     state.episode_seed[b] = seed
     capacity = params.max_savings_rate * disposable_income(pool, h, 0)
     state.last_rate[b] = min(1.0, pool.plan_saving[h, 0] / capacity) if capacity > 0.0 else 0.0
@@ -189,7 +221,10 @@ def _clip_obs(value):
 
 @jit
 def observe(pool, params, state, b, out):
-    """Write env ``b``'s observation (see OBS_NAMES) into float32[OBS_SIZE] ``out``."""
+    """Write env ``b``'s observation into ``out``: float32[OBS_SIZE] (OBS_NAMES), or float32[LIFE_OBS_SIZE].
+
+    With the horizon LIFE the features are LIFE_OBS_NAMES.
+    """
     h = state.household[b]
     month = state.month[b]
     n_accum = pool.n_accum[h]
@@ -210,6 +245,42 @@ def observe(pool, params, state, b, out):
     out[8] = state.last_rate[b]
     out[9] = state.last_equity[b]
     out[10] = _clip_obs(math.log(max(income, 1.0) / max(pool.target[h], 1.0)))
+    if params.horizon == LIFE:
+        _observe_life(pool, state, b, out)
+
+
+@jit
+def _observe_life(pool, state, b, out):
+    """The whole life's features (LIFE_OBS_NAMES), and the first ones' meaning in retirement."""
+    h = state.household[b]
+    month = state.month[b]
+    n_accum = pool.n_accum[h]
+    end = n_accum + pool.n_decum[h]
+    retired = month >= n_accum
+    other_income = pool.other_income[h, min(max(month - n_accum, 0), pool.n_decum[h] - 1)]
+    wealth = max(state.wealth[b], 0.0)
+    reference = reference_consumption(pool, h)
+    out[0] = min(1.0, month / n_accum)
+    if retired:
+        out[5] = 0.0
+        out[10] = _clip_obs(math.log(max(other_income, 1.0) / max(pool.target[h], 1.0)))
+    left = end - month
+    alive = 1.0 if month == 0 else pool.survival[h, month - 1]
+    expected = 0.0
+    if pool.survival[h, end - 1] < 1.0:
+        if alive > 0.0:
+            for t in range(month, end):
+                expected += pool.survival[h, t]
+            expected /= alive
+    else:
+        expected = float(left)
+    out[11] = 1.0 if retired else 0.0
+    out[12] = _clip_obs(left / 12.0 / 30.0)
+    out[13] = _clip_obs(math.log1p(wealth / (12.0 * reference)))
+    out[14] = _clip_obs(other_income / reference)
+    out[15] = _clip_obs(math.log1p(other_income * min(left, pool.n_decum[h]) / max(wealth, 1.0)))
+    out[16] = _clip_obs(expected / 12.0 / 30.0)
+    out[17] = min(1.0, pool.survival[h, end - 1] / alive) if alive > 0.0 else 0.0
 
 
 @jit
@@ -276,12 +347,25 @@ def finish_episode(pool, params, state, b, funded, unfunded, utility, info):
 
     Planner: ``capital_weight`` times the funded probability minus ``risk_weight`` times the mean
     unfunded share over the worst SHORTFALL_SHARE of paths; crra: the mean discounted utility;
-    merton: the CRRA utility of terminal wealth relative to the starting capital (no paths).
+    merton: the CRRA utility of terminal wealth relative to the starting capital (no paths); horizon
+    LIFE: the survivors' bequest at the horizon (no paths).
     Fills the terminal entries of ``info`` and returns the terminal reward.
     """
     h = state.household[b]
     probability = 0.0
     shortfall = 0.0
+    if params.horizon == LIFE:
+        end = pool.n_accum[h] + pool.n_decum[h]
+        terminal = 0.0
+        if params.bequest_weight > 0.0:
+            terminal = params.bequest_weight * params.monthly_discount**end * pool.survival[h, end - 1] * bequest_utility(
+                params, state.wealth[b], reference_consumption(pool, h)
+            )
+        info[INFO_FUNDED] = np.nan
+        info[INFO_SHORTFALL] = np.nan
+        info[INFO_TERMINAL] = terminal
+        info[INFO_CAPITAL] = state.capital[b]
+        return terminal
     if params.reward == MERTON:
         terminal = crra(max(state.wealth[b], 1e-300) / pool.wealth[h], params.gamma)
     else:
@@ -301,16 +385,104 @@ def finish_episode(pool, params, state, b, funded, unfunded, utility, info):
 
 
 @jit
-def step_env(pool, params, state, b, rate_action, equity_action, info):
-    """Advance env ``b`` by one decision (``step_months`` months, fewer at the end); return (reward, done).
+def bequest_utility(params, wealth, reference):
+    """``B(w)``: CRRA utility of a bequest counted in years of reference consumption (floored)."""
+    floor = CONSUMPTION_FLOOR * reference
+    return crra(max(wealth, floor * 12.0) / (12.0 * reference), params.gamma)
 
-    The reward is the step's quality-of-life term; at retirement (done) the caller adds the
-    terminal reward (:func:`finish_episode`). ``info`` (float64[INFO_SIZE]) receives age, wealth,
-    mean monthly saving and equity share.
+
+@jit
+def life_month_utility(pool, params, h, t, consumption, wealth, reference):
+    """Month ``t``'s term of the whole life's return (docs/whole-life.md).
+
+    The survival-weighted, discounted utility of consumption and, with a bequest weight, the
+    bequest of a death in month t leaving ``wealth``.
+    """
+    floor = CONSUMPTION_FLOOR * reference
+    survival = pool.survival[h, t]
+    utility = params.monthly_discount**t * survival * crra(max(consumption, floor) / reference, params.gamma) / 12.0
+    if params.bequest_weight > 0.0:
+        previous = 1.0 if t == 0 else pool.survival[h, t - 1]
+        if previous > survival:
+            utility += params.bequest_weight * params.monthly_discount ** (t + 1) * (previous - survival) * bequest_utility(
+                params, wealth, reference
+            )
+    return utility
+
+
+@jit
+def retired_step(pool, params, state, b, spend_action, equity_action, info):
+    """A retirement step of a LIFE episode: spend ``a0`` (docs/whole-life.md), invest at ``a1``; return (reward, done).
+
+    The gross withdrawal ``r * W``, ``r = a0 * min(1, LIFE_SPENDING_SCALE * months / months_left)``,
+    leaves at the step's start, taxed on its gains share; its net amount is spent evenly over the
+    step's months on top of the month's other income; the rest grows at the equity share and pays
+    the fee.
     """
     h = state.household[b]
     month = state.month[b]
     n_accum = pool.n_accum[h]
+    end = n_accum + pool.n_decum[h]
+    spend = clip_action(spend_action)
+    equity = clip_action(equity_action)
+    months = min(params.step_months, end - month)
+    real_gross = state.real_gross[b, :months]
+    inflation = state.inflation[b, :months]
+    bits = state.bits[b, : 2 * months]
+    rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
+    _store_rng(state, b, rng)
+    wealth = state.wealth[b]
+    basis = state.basis[b]
+    price_level = state.price_level[b]
+    share = spend * min(1.0, LIFE_SPENDING_SCALE * months / (end - month))
+    gross = share * wealth
+    net = 0.0
+    if wealth > 0.0 and gross > 0.0:
+        gains_share = max(0.0, 1.0 - basis / (wealth * price_level))
+        net = gross * (1.0 - pool.tax_rate[h] * gains_share)
+        basis *= 1.0 - gross / wealth
+        wealth = wealth - gross
+    fee_keep = pool.fee_keep[h]
+    reference = reference_consumption(pool, h)
+    reward = 0.0
+    consumed = 0.0
+    for m in range(months):
+        t = month + m
+        price_level *= inflation[m]
+        growth = equity * real_gross[m, 0] + (1.0 - equity) * real_gross[m, 1]
+        wealth = wealth * growth * fee_keep
+        consumption = net / months + pool.other_income[h, t - n_accum]
+        consumed += consumption
+        reward += life_month_utility(pool, params, h, t, consumption, wealth, reference)
+    month += months
+    state.month[b] = month
+    state.wealth[b] = wealth
+    state.basis[b] = basis
+    state.price_level[b] = price_level
+    state.last_rate[b] = spend
+    state.last_equity[b] = equity
+    info[INFO_AGE] = pool.start_age[h] + month / 12.0
+    info[INFO_WEALTH] = wealth
+    info[INFO_SAVING] = -gross / months
+    info[INFO_EQUITY] = equity
+    info[INFO_CONSUMPTION] = consumed / months
+    return reward, month >= end
+
+
+@jit
+def step_env(pool, params, state, b, rate_action, equity_action, info):
+    """Advance env ``b`` by one decision (``step_months`` months, fewer at the end); return (reward, done).
+
+    The reward is the step's quality-of-life term; at the end (done) the caller adds the terminal
+    reward (:func:`finish_episode`). ``info`` (float64[INFO_SIZE]) receives age, wealth, mean
+    monthly saving, equity share and mean monthly consumption. With the horizon LIFE the episode
+    goes on after retirement (:func:`retired_step`) and its working months weigh by survival.
+    """
+    h = state.household[b]
+    month = state.month[b]
+    n_accum = pool.n_accum[h]
+    if params.horizon == LIFE and month >= n_accum:
+        return retired_step(pool, params, state, b, rate_action, equity_action, info)
     rate = clip_action(rate_action)
     equity = clip_action(equity_action)
     months = min(params.step_months, n_accum - month)
@@ -326,6 +498,7 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
     reference = reference_consumption(pool, h)
     qol = 0.0
     saved = 0.0
+    consumed = 0.0
     for m in range(months):
         t = month + m
         price_level *= inflation[m]
@@ -336,12 +509,16 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
         basis += saving * price_level
         saved += saving
         consumption = income - saving
+        consumed += consumption
         if params.reward == PLANNER:
             if income > 0.0:
                 qol += crra(max(consumption / income, CONSUMPTION_FLOOR), params.gamma)
         elif params.reward == CRRA:
-            floor = CONSUMPTION_FLOOR * reference
-            qol += params.monthly_discount**t * crra(max(consumption, floor) / reference, params.gamma) / 12.0
+            if params.horizon == LIFE:
+                qol += life_month_utility(pool, params, h, t, consumption, wealth, reference)
+            else:
+                floor = CONSUMPTION_FLOOR * reference
+                qol += params.monthly_discount**t * crra(max(consumption, floor) / reference, params.gamma) / 12.0
     month += months
     state.month[b] = month
     state.wealth[b] = wealth
@@ -358,6 +535,11 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
     info[INFO_WEALTH] = wealth
     info[INFO_SAVING] = saved / months
     info[INFO_EQUITY] = equity
+    info[INFO_CONSUMPTION] = consumed / months
+    if month >= n_accum:
+        state.capital[b] = wealth
+        if params.horizon == LIFE:
+            return reward, False
     return reward, month >= n_accum
 
 
@@ -366,7 +548,7 @@ def step_one(pool, params, state, rate_action, equity_action, obs, info):
     """Step the single env of ``state`` (terminal estimate included) and observe it; return (reward, done)."""
     reward, done = step_env(pool, params, state, 0, rate_action, equity_action, info)
     if done:
-        n_paths = 0 if params.reward == MERTON else params.mc_paths
+        n_paths = 0 if params.reward == MERTON or params.horizon == LIFE else params.mc_paths
         funded, unfunded, utility = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
         for j in range(n_paths):
             funded[j], unfunded[j], utility[j] = retirement_path(pool, params, state, 0, j)
@@ -390,7 +572,7 @@ def step_batch(pool, params, state, actions, obs, terminal_obs, rewards, dones, 
 
     The terminal Monte Carlo paths of all envs that reach retirement in this step run as one flat
     parallel loop (env x path), so the threads share that work evenly however few envs finish.
-    ``actions`` float32[B, 2]; writes float32[B, OBS_SIZE] ``obs`` (after any reset) and
+    ``actions`` float32[B, 2]; writes float32[B, OBS_SIZE] (horizon LIFE: LIFE_OBS_SIZE) ``obs`` (after any reset) and
     ``terminal_obs`` (for envs that finished), float64[B] ``rewards``, bool[B] ``dones`` and
     float64[B, INFO_SIZE] ``info``.
     """
@@ -398,7 +580,7 @@ def step_batch(pool, params, state, actions, obs, terminal_obs, rewards, dones, 
     for b in prange(n_envs):
         rewards[b], dones[b] = step_env(pool, params, state, b, actions[b, 0], actions[b, 1], info[b])
     finished = np.flatnonzero(dones)
-    n_paths = 0 if params.reward == MERTON else params.mc_paths
+    n_paths = 0 if params.reward == MERTON or params.horizon == LIFE else params.mc_paths
     funded = np.empty((finished.size, n_paths))
     unfunded = np.empty((finished.size, n_paths))
     utility = np.empty((finished.size, n_paths))

@@ -8,6 +8,13 @@ need the household itself (the profile's own plan). Baselines need no training a
 * :class:`ConstantMix`: a fixed savings rate and a fixed equity share;
 * :class:`Bisection`: the classic optimizer's minimum constant saving for 90% success.
 
+Over the whole life (``horizon="life"``) the baselines spend in retirement by one rule, their
+``retirement_spending`` (RETIREMENT_SPENDING, 0.25, by default): the spending action
+``max(retirement_spending, step months / months left)``. With 0.25 that withdraws 1/years left of
+the wealth each year (the scale of the action, ``LIFE_SPENDING_SCALE``, makes 0.25 mean that until
+the last four years, and the second term keeps it so there), an even draw-down that empties the
+wealth over the last step; their equity share stays their own.
+
 :func:`rollout` runs one episode per (household, seed) pair in a :class:`NumbaVecEnv`; the market
 draws do not depend on the actions, so every policy rolled out with the same pairs meets the same
 markets (common random numbers) and returns can be compared household by household.
@@ -27,6 +34,7 @@ from .household import HouseholdPool
 from .kernels import (
     INFO_AGE,
     INFO_CAPITAL,
+    INFO_CONSUMPTION,
     INFO_EQUITY,
     INFO_FUNDED,
     INFO_SAVING,
@@ -37,6 +45,9 @@ from .kernels import (
 from .vec_env import NumbaVecEnv
 
 AGE_OBS, LAST_RATE_OBS = 1, 8
+
+RETIREMENT_SPENDING = 0.25
+"""The baselines' spending action in retirement (horizon ``"life"``), at least step months / months left."""
 
 
 class Policy(Protocol):
@@ -51,16 +62,36 @@ def _age(obs: np.ndarray) -> np.ndarray:
     return obs[:, AGE_OBS] * 20.0 + 45.0
 
 
+def retirement_spending_actions(env: NumbaVecEnv, actions: np.ndarray, spending: float) -> np.ndarray:
+    """``actions`` with the spending action of the retired envs (horizon ``"life"``) set by the even draw-down.
+
+    A retired env's first component becomes ``max(spending, step months / months left)``; the
+    other envs' and the equity shares are left as they are. Returns ``actions`` (changed in place).
+    """
+    if not env.config.life:
+        return actions
+    pool, households, months = env.pool, env.households, env.months
+    n_accum = pool.n_accum[households]
+    left = n_accum + pool.n_decum[households] - months
+    retired = months >= n_accum
+    if retired.any():
+        step = np.minimum(env.config.step_months, left[retired])
+        actions[retired, 0] = np.maximum(spending, step / left[retired])
+    return actions
+
+
 @dataclass(frozen=True)
 class ConstantMix:
-    """Save ``savings_rate`` of disposable income, hold ``equity`` in equities."""
+    """Save ``savings_rate`` of disposable income, hold ``equity`` in equities (retirement: module docstring)."""
 
     savings_rate: float = 0.15
     equity: float = 0.6
+    retirement_spending: float = RETIREMENT_SPENDING
 
     def __post_init__(self) -> None:
         number("savings_rate", self.savings_rate, 0.0, 1.0)
         number("equity", self.equity, 0.0, 1.0)
+        number("retirement_spending", self.retirement_spending, 0.0, 1.0)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """The fixed rate and mix for every env."""
@@ -68,29 +99,36 @@ class ConstantMix:
         actions = np.empty((obs.shape[0], 2), dtype=np.float32)
         actions[:, 0] = rate
         actions[:, 1] = self.equity
-        return actions
+        return retirement_spending_actions(env, actions, self.retirement_spending)
 
 
 @dataclass(frozen=True)
 class GlidePath:
-    """Save ``savings_rate`` of disposable income; hold (110 - age)% in equities."""
+    """Save ``savings_rate`` of disposable income; hold (110 - age)% in equities (retirement: module docstring)."""
 
     savings_rate: float = 0.15
+    retirement_spending: float = RETIREMENT_SPENDING
 
     def __post_init__(self) -> None:
         number("savings_rate", self.savings_rate, 0.0, 1.0)
+        number("retirement_spending", self.retirement_spending, 0.0, 1.0)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """The fixed rate, and the equity share of each env's age."""
         actions = np.empty((obs.shape[0], 2), dtype=np.float32)
         actions[:, 0] = min(1.0, self.savings_rate / env.config.max_savings_rate)
         actions[:, 1] = np.clip((110.0 - _age(obs)) / 100.0, 0.0, 1.0)
-        return actions
+        return retirement_spending_actions(env, actions, self.retirement_spending)
 
 
 @dataclass(frozen=True)
 class OwnPlan:
-    """The profile's own plan: its monthly contributions over the coming step, its allocation."""
+    """The profile's own plan: its contributions over the coming step, its allocation (retirement: module docstring)."""
+
+    retirement_spending: float = RETIREMENT_SPENDING
+
+    def __post_init__(self) -> None:
+        number("retirement_spending", self.retirement_spending, 0.0, 1.0)
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """Each env's household's planned saving over the coming step, and its allocation."""
@@ -98,7 +136,7 @@ class OwnPlan:
         months, inside = _coming_months(env)
         month_index = np.minimum(months, pool.plan_saving.shape[1] - 1)
         saving = np.where(inside, pool.plan_saving[households[:, None], month_index], 0.0).sum(axis=1)
-        return _saving_actions(env, months, inside, saving)
+        return retirement_spending_actions(env, _saving_actions(env, months, inside, saving), self.retirement_spending)
 
 
 def _coming_months(env: NumbaVecEnv) -> tuple[np.ndarray, np.ndarray]:
@@ -135,12 +173,14 @@ class Bisection:
     The saving of each household comes from :func:`mcsim.core.optimize.minimum_saving` on the household
     as a one-account profile (:func:`mcsim.env.household.household_profile`: for a profile with
     spending phases or extra income, the first retirement month's need stands for all), over
-    ``n_paths`` common paths; it is computed once per household and pool.
+    ``n_paths`` common paths; it is computed once per household and pool. In retirement it spends
+    by ``retirement_spending`` (see the module).
     """
 
-    def __init__(self, target: float = 0.9, n_paths: int = 1000) -> None:
+    def __init__(self, target: float = 0.9, n_paths: int = 1000, retirement_spending: float = RETIREMENT_SPENDING) -> None:
         self.target = number("target", target, 0.0, 1.0, open_low=True)
         self.n_paths = integer("n_paths", n_paths, 1, 1_000_000)
+        self.retirement_spending = number("retirement_spending", retirement_spending, 0.0, 1.0)
         self._savings: dict[int, tuple[HouseholdPool, np.ndarray]] = {}
 
     def savings(self, pool: HouseholdPool) -> np.ndarray:
@@ -162,7 +202,7 @@ class Bisection:
         """Each household's minimum saving as a share of its capacity over the step, and its allocation."""
         months, inside = _coming_months(env)
         saving = self.savings(env.pool)[env.households] * inside.sum(axis=1)
-        return _saving_actions(env, months, inside, saving)
+        return retirement_spending_actions(env, _saving_actions(env, months, inside, saving), self.retirement_spending)
 
 
 BASELINES: dict[str, Policy] = {
@@ -174,8 +214,11 @@ class Rollout(NamedTuple):
     """One episode per (household, seed) pair: float64[n] per episode, float64[n, steps] per step.
 
     ``terminal`` is the terminal reward; ``returns - terminal`` the quality-of-life part. The
-    per-step arrays (``ages``, ``monthly_saving``, ``equity_share``, ``wealth``; NaN after an
-    episode's end) are filled when :func:`rollout` is asked to record.
+    per-step arrays (``ages``, ``monthly_saving``, ``equity_share``, ``wealth``,
+    ``monthly_consumption``; NaN after an episode's end) are filled when :func:`rollout` is asked
+    to record. Over the whole life (``horizon="life"``) the steps run to the horizon, a retirement
+    step's ``monthly_saving`` is minus its gross withdrawal, and ``funded_probability`` and
+    ``shortfall`` are NaN.
     """
 
     households: np.ndarray
@@ -188,6 +231,7 @@ class Rollout(NamedTuple):
     monthly_saving: np.ndarray
     equity_share: np.ndarray
     wealth: np.ndarray
+    monthly_consumption: np.ndarray
 
 
 def rollout(
@@ -205,9 +249,13 @@ def rollout(
     obs = env.reset()
     assigned = env.households
     per_episode = {name: np.zeros(n_episodes) for name in ("returns", "terminal", "funded", "shortfall", "capital")}
-    longest = int(np.ceil(pool.n_accum[assigned] / env.config.step_months).max())
+    episode_steps = np.ceil(pool.n_accum[assigned] / env.config.step_months)
+    if env.config.life:
+        episode_steps += np.ceil(pool.n_decum[assigned] / env.config.step_months)
+    longest = int(episode_steps.max())
     max_steps = longest if record else 0
-    steps = {name: np.full((n_episodes, max_steps), np.nan) for name in ("ages", "saving", "equity", "wealth")}
+    names = ("ages", "saving", "equity", "wealth", "consumption")
+    steps = {name: np.full((n_episodes, max_steps), np.nan) for name in names}
     running = np.ones(n_episodes, dtype=bool)
     step = 0
     while running.any():
@@ -217,7 +265,7 @@ def rollout(
         per_episode["returns"][running] += rewards[running]
         if record:
             for name, column in (("ages", INFO_AGE), ("saving", INFO_SAVING), ("equity", INFO_EQUITY),
-                                 ("wealth", INFO_WEALTH)):
+                                 ("wealth", INFO_WEALTH), ("consumption", INFO_CONSUMPTION)):
                 steps[name][running, step] = info[running, column]
         ended = dones & running
         for name, column in (("terminal", INFO_TERMINAL), ("funded", INFO_FUNDED), ("shortfall", INFO_SHORTFALL),
@@ -227,5 +275,5 @@ def rollout(
         step += 1
     return Rollout(
         assigned, per_episode["returns"], per_episode["terminal"], per_episode["funded"], per_episode["shortfall"],
-        per_episode["capital"], steps["ages"], steps["saving"], steps["equity"], steps["wealth"],
+        per_episode["capital"], steps["ages"], steps["saving"], steps["equity"], steps["wealth"], steps["consumption"],
     )

@@ -1,4 +1,4 @@
-"""``NumbaVecEnv``: B retirement environments stepped by one jitted call, with SB3's VecEnv API.
+"""``NumbaVecEnv``: B retirement (or whole-life) environments stepped by one jitted call, with SB3's VecEnv API.
 
 It implements stable-baselines3's ``VecEnv`` interface (reset, step_async/step_wait, seeds and
 options applied at the next reset, auto-reset with ``terminal_observation`` in the infos,
@@ -21,7 +21,7 @@ import numpy as np
 from ..core.checks import integer
 from ..core.threads import AdaptiveThreads
 from .environment import EnvConfig, Households, action_space, household_option, make_pool, observation_space, step_info
-from .kernels import INFO_SIZE, OBS_SIZE, new_state, reset_batch, step_batch
+from .kernels import INFO_SIZE, new_state, reset_batch, step_batch
 
 Indices = None | int | Iterable[int]
 
@@ -67,13 +67,13 @@ class NumbaVecEnv:
         self.params = self.config.params()
         self.pool = make_pool(households, self.config)
         self.num_envs = int(num_envs)
-        self.observation_space = observation_space()
+        self.observation_space = observation_space(self.config.horizon)
         self.action_space = action_space()
         self.render_mode = None
         self.metadata: dict[str, Any] = {"render_modes": []}
         self.reset_infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         self._state = new_state(self.num_envs)
-        self._obs = np.zeros((self.num_envs, OBS_SIZE), dtype=np.float32)
+        self._obs = np.zeros((self.num_envs, self.observation_space.shape[0]), dtype=np.float32)
         self._terminal_obs = np.zeros_like(self._obs)
         self._rewards = np.zeros(self.num_envs)
         self._dones = np.zeros(self.num_envs, dtype=np.bool_)
@@ -100,6 +100,16 @@ class NumbaVecEnv:
     def wealth(self) -> np.ndarray:
         """Each env's current wealth (euros of today), float64[B] (a copy)."""
         return self._state.wealth.copy()
+
+    @property
+    def basis(self) -> np.ndarray:
+        """Each env's nominal cost basis (euros), float64[B] (a copy)."""
+        return self._state.basis.copy()
+
+    @property
+    def price_level(self) -> np.ndarray:
+        """Each env's price level since the start of its episode, float64[B] (a copy)."""
+        return self._state.price_level.copy()
 
     # --- the VecEnv API ------------------------------------------------------------------------
 
@@ -143,13 +153,16 @@ class NumbaVecEnv:
         self._actions = None
 
     def _episodes_end(self) -> bool:
-        """Whether some env reaches retirement in the next step (and runs its terminal Monte Carlo)."""
+        """Whether some env ends its episode in the next step (at retirement: it runs its terminal Monte Carlo)."""
         state = self._state
-        return bool((state.month + self.config.step_months >= self.pool.n_accum[state.household]).any())
+        end = self.pool.n_accum[state.household]
+        if self.config.life:
+            end = end + self.pool.n_decum[state.household]
+        return bool((state.month + self.config.step_months >= end).any())
 
     def _step_work(self, households: np.ndarray) -> float:
         """Path-months a step simulated: every env's months, and the terminal paths of those that finished."""
-        paths = 0 if self.config.reward == "merton" else self.config.mc_paths
+        paths = 0 if self.config.reward == "merton" or self.config.life else self.config.mc_paths
         finished = households[self._dones]
         return float(self.num_envs * self.config.step_months + paths * self.pool.n_decum[finished].sum())
 
