@@ -3,7 +3,10 @@
 NumbaVecEnv (B = 64 and 256, one jitted parallel call per step) against stable-baselines3's
 DummyVecEnv of RetirementEnv (a Python loop over envs) and SubprocVecEnv with 2 worker processes
 (one Numba thread each), all on the same pool of 200 sampled households, yearly decisions and
-50-path terminal estimates included; plus episodes per second.
+50-path terminal estimates included; plus episodes per second. The whole-life env
+(``horizon="life"``, crra reward: retirement steps to the horizon instead of the terminal estimate)
+runs on the same pool, with fixed and with Gompertz mortality, its rate also shown as a ratio of
+the retirement env's at the same B.
 Usage: ``python bench/env.py [--seconds S]``.
 """
 
@@ -55,9 +58,19 @@ def main() -> None:
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     pool = sample_pool(POOL_SIZE, seed=POOL_SEED)
+    gompertz = sample_pool(POOL_SIZE, seed=POOL_SEED, mortality="gompertz")
+    life = {"reward": "crra", "horizon": "life"}
     rows = []
+    retirement_rates = {}
     for n_envs in (64, 256):
         rows.append((f"NumbaVecEnv, B={n_envs}", *measure(NumbaVecEnv(n_envs, pool, seed=0), args.seconds)))
+        retirement_rates[n_envs] = rows[-1][1]
+    life_rows = []
+    for n_envs in (64, 256):
+        life_rows.append((f"NumbaVecEnv whole life, B={n_envs}", n_envs,
+                          *measure(NumbaVecEnv(n_envs, pool, seed=0, **life), args.seconds)))
+    life_rows.append(("NumbaVecEnv whole life, Gompertz, B=256", 256,
+                      *measure(NumbaVecEnv(256, gompertz, seed=0, **life), args.seconds)))
     rows.append(("DummyVecEnv of RetirementEnv, 16 envs", *measure(DummyVecEnv([make_env] * 16), args.seconds)))
     os.environ["NUMBA_NUM_THREADS"] = "1"  # one thread per worker: 2 workers on 2 cores
     subproc = SubprocVecEnv([make_env] * 2)
@@ -68,6 +81,10 @@ def main() -> None:
     print(f"{'':44s}{'env-steps/s':>14s}{'episodes/s':>12s}{'vs subproc':>12s}")
     for label, steps, episodes in rows:
         print(f"{label:44s}{steps:14,.0f}{episodes:12,.0f}{steps / reference:11.1f}x")
+    print(f"{'':44s}{'env-steps/s':>14s}{'episodes/s':>12s}{'vs subproc':>12s}{'vs retirement':>15s}")
+    for label, n_envs, steps, episodes in life_rows:
+        ratio = steps / retirement_rates[n_envs]
+        print(f"{label:44s}{steps:14,.0f}{episodes:12,.0f}{steps / reference:11.1f}x{ratio:14.2f}x")
 
 
 if __name__ == "__main__":
