@@ -11,10 +11,12 @@ their authors state them. With B the balance at the start of year y (y = 0 at re
 * ``constant_dollar`` (Bengen, 1994): W_0 = rate * B_0, then W_y = W_0.
 * ``constant_percent``: W_y = rate * B_y.
 * ``guyton_klinger`` (Guyton and Klinger, 2006): W_0 = rate * B_0; then W_y = W_{y-1}, except after
-  a year whose portfolio return was negative, when the inflation raise is skipped (W_y =
-  W_{y-1} / that year's inflation factor); then if W_y / B_y > rate * (1 + guardrail) and more than
-  ``protect_years`` remain to the horizon, W_y *= 1 - adjustment (capital preservation); if
-  W_y / B_y < rate * (1 - guardrail), W_y *= 1 + adjustment (prosperity). One correction a year.
+  a year whose portfolio return was negative in nominal terms, as its authors state it (the balance
+  plus the year's withdrawals, at the year's closing prices, below the balance at its start), when
+  the inflation raise is skipped (W_y = W_{y-1} / that year's inflation factor); then if W_y / B_y >
+  rate * (1 + guardrail) and more than ``protect_years`` remain to the horizon, W_y *= 1 - adjustment
+  (capital preservation); if W_y / B_y < rate * (1 - guardrail), W_y *= 1 + adjustment (prosperity).
+  One correction a year.
 * ``vpw`` (variable percentage withdrawal, Bogleheads): the payment of an annuity over the months
   left to ``horizon_age`` at the assumed real return: W_y = 12 B_y i / (1 - (1 + i)^-m), with
   i = (1 + real_return)^(1/12) - 1 and m months left (W_y = 12 B_y / m when i = 0); after the
@@ -265,7 +267,8 @@ def yearly_amount(rule, memory, year, months_done, balance, price_level):
         else:
             amount = memory[LAST]
             start = memory[START_BALANCE]
-            if start > 0.0 and balance + memory[WITHDRAWN] < start:
+            # A losing year is one whose nominal return was negative: its real loss is not enough.
+            if start > 0.0 and (balance + memory[WITHDRAWN]) * price_level < start * memory[START_PRICE]:
                 amount *= memory[START_PRICE] / price_level  # no inflation raise after a losing year
             if balance > 0.0:
                 current = amount / balance
