@@ -151,9 +151,12 @@ def merton_rule(
     moment = math.exp(one_minus * mean[best] + 0.5 * one_minus * one_minus * var[best])  # E[R^(1-gamma)]
     n_years = one_year_survival.size
     scale = np.ones(n_years)  # A_n^(1/gamma) for the years left from year y
-    for y in range(n_years - 2, -1, -1):
-        q = (discount * one_year_survival[y] * moment) ** (1.0 / gamma)
-        scale[y] = 1.0 + q * scale[y + 1]
+    # Near risk neutrality (gamma -> 0) with a growing mix, q^(1/gamma) overflows: the share's limit,
+    # 1 / inf = 0 (consume nothing before the last year), is the right one.
+    with np.errstate(over="ignore"):
+        for y in range(n_years - 2, -1, -1):
+            q = (discount * one_year_survival[y] * moment) ** (1.0 / gamma)
+            scale[y] = 1.0 + q * scale[y + 1]
     safe_mean, safe_var = real_annual_moments(market, fee_keep, np.zeros(1), equity, safe)
     safe_gross = math.exp(safe_mean[0] + 0.5 * safe_var[0])
     return float(shares[best]), 1.0 / scale, safe_gross
