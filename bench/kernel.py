@@ -9,7 +9,9 @@ drawn: 3 normals a month), 10,000 paths:
 * the floor: the same number of normals drawn one at a time from a NumPy Generator in a jitted loop;
 
 plus compile time at first call (empty cache, in a subprocess), start-up with a warm cache, and the
-wall time of the whole `mcsim simulate --paths 1000` process. Usage: ``python bench/kernel.py [--paths N]``.
+wall time of the whole `mcsim simulate --paths 1000` process; and each withdrawal rule's kernel throughput
+as a ratio of the ``target`` rule's, on the same profile and paths, one thread, the rules' repeats
+interleaved (target: at least 0.8). Usage: ``python bench/kernel.py [--paths N] [--rule-repeats R] [--rules-only]``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mcsim.core.arrays import ProfileArrays, compile_profile  # noqa: E402
-from mcsim.core.profile import load_profile  # noqa: E402
+from mcsim.core.profile import WITHDRAWAL_PARAMETERS, load_profile, with_withdrawal  # noqa: E402
 from mcsim.core.rng import seed_stream, standard_normal  # noqa: E402
 from mcsim.core.simulation import numba_threads, run_paths  # noqa: E402
 from tests.reference import simulate_reference  # noqa: E402
@@ -111,6 +113,57 @@ def naive_python(arrays: ProfileArrays, n_paths: int, seed: int) -> float:
     return successes / n_paths
 
 
+RULE_TARGET = 0.8
+"""Each rule's kernel should run at least at this share of the target rule's throughput."""
+
+
+def rule_seconds(n_paths: int, repeats: int) -> tuple[ProfileArrays, dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of every withdrawal rule's kernel on the default profile, one thread, ``repeats`` each.
+
+    The same paths for every rule; each repeat runs every rule once, in turn (forwards, then
+    backwards), so that a slower spell of the machine falls on all of them alike. The CPU time
+    (the process's, the one Numba thread's work and the NumPy reductions) hardly moves when other
+    processes share the cores, the wall time does.
+    """
+    profile = load_profile("default")
+    compiled = {rule: compile_profile(with_withdrawal(profile, rule)) for rule in WITHDRAWAL_PARAMETERS}
+    seconds: dict[str, list[float]] = {rule: [] for rule in compiled}
+    cpu: dict[str, list[float]] = {rule: [] for rule in compiled}
+    with numba_threads(1):
+        for arrays in compiled.values():
+            run_paths(arrays, 0, 0, 16)
+        for repeat in range(repeats):
+            order = list(compiled) if repeat % 2 == 0 else list(compiled)[::-1]
+            for rule in order:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                run_paths(compiled[rule], 0, 0, n_paths)
+                seconds[rule].append(time.perf_counter() - start)
+                cpu[rule].append(time.process_time() - start_cpu)
+    return compiled["target"], seconds, cpu
+
+
+def print_rule_rates(n_paths: int, repeats: int) -> None:
+    """Each rule's path-months per second and its ratio to the target rule's, by CPU time and by wall time.
+
+    Medians of the repeats; the target (at least 0.8) is judged on the CPU-time ratio.
+    """
+    arrays, seconds, cpu = rule_seconds(n_paths, repeats)
+    path_months = n_paths * arrays.n_months
+
+    def rates(times: dict[str, list[float]]) -> dict[str, float]:
+        return {rule: path_months / float(np.median(values)) for rule, values in times.items()}
+
+    wall, busy = rates(seconds), rates(cpu)
+    print(f"withdrawal rules, 1 thread: {n_paths:,} paths x {arrays.n_months} months ({arrays.n_decum} in retirement), "
+          f"median of {repeats} interleaved repeats")
+    print(f"{'rule':20s}{'M path-months/CPU-s':>20s}{'/ target':>10s}{'M path-months/s':>17s}{'/ target':>10s}"
+          f"   CPU ratio >= {RULE_TARGET}")
+    for rule in seconds:
+        ratio = busy[rule] / busy["target"]
+        print(f"{rule:20s}{busy[rule] / 1e6:20.2f}{ratio:10.2f}{wall[rule] / 1e6:17.2f}{wall[rule] / wall['target']:10.2f}"
+              f"   {'met' if ratio >= RULE_TARGET else 'missed'}")
+
+
 def subprocess_seconds(code: str, env: dict[str, str]) -> float:
     """Wall time of a fresh Python process running ``code``."""
     start = time.perf_counter()
@@ -123,7 +176,12 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--python-paths", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rule-repeats", type=int, default=7)
+    parser.add_argument("--rules-only", action="store_true", help="Only the withdrawal rules' ratios.")
     args = parser.parse_args()
+    if args.rules_only:
+        print_rule_rates(args.paths, args.rule_repeats)
+        return
     arrays = compile_profile(load_profile("default"))
     n, months = args.paths, arrays.n_months
     normals_per_month = arrays.market.drift.size + (1 if arrays.market.inflation_vol > 0 else 0)
@@ -159,6 +217,8 @@ def main() -> None:
     ours = draws / best_of(args.repeats, lambda: _stream_normals(draws))
     theirs = draws / best_of(args.repeats, lambda: _generator_normals(generator, draws))
     print(f"normals per second, one thread: per-path xoshiro256** ziggurat {ours / 1e6:.0f} M, Generator {theirs / 1e6:.0f} M")
+
+    print_rule_rates(n, args.rule_repeats)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     simulate_code = "from mcsim.core.simulation import simulate; simulate('default', 1000, seed=1)"

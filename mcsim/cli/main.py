@@ -16,6 +16,7 @@ import click
 
 from .. import __version__
 from ..core.errors import McsimError, one_line
+from ..core.profile import WITHDRAWAL_PARAMETERS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -108,6 +109,18 @@ def threads_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def spending_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--gamma`` and ``--discount``: how the spending's certainty equivalent values a path."""
+    command = click.option(
+        "--discount", type=Bounded(float, 0.0, 1.0, open_low=True), default=1.0, show_default=True,
+        help="Annual discount factor of the spending's certainty equivalent.",
+    )(command)
+    return click.option(
+        "--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=3.0, show_default=True,
+        help="Relative risk aversion (CRRA) of the spending's certainty equivalent.",
+    )(command)
+
+
 def print_json(data: Any) -> None:
     """Print JSON to standard output."""
     click.echo(json.dumps(data, indent=2))
@@ -124,6 +137,7 @@ def cli() -> None:
       mcsim simulate crypto_holder --paths 20000 --plot fan.png
       mcsim simulate my_household.toml --json
       mcsim optimize --success 0.9        # minimum monthly saving for 90% success
+      mcsim withdrawals                   # every withdrawal rule on the same paths
       mcsim profiles                      # the embedded example households
     """
 
@@ -140,33 +154,41 @@ def cli() -> None:
 @click.option("--max-paths", type=Bounded(int, 1, 10_000_000), default=None,
               help="Adaptive: stop after this many paths (default 1,000,000; fewer with --plot if memory requires).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with the monthly fan if --plot).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a wealth fan chart (PNG).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the wealth fan and the spending fan by age (PNG).")
+@click.option("--withdrawal", type=click.Choice(tuple(WITHDRAWAL_PARAMETERS)), default=None,
+              help="Withdrawal rule in retirement, replacing the profile's (with its default parameters, "
+                   "unless it is the profile's own rule).")
+@spending_options
 @threads_option
 def simulate(
     profile: str, n_paths: int, seed: int, tolerance: float | None, confidence: float, max_paths: int | None,
-    as_json: bool, plot: str | None, threads: int | None,
+    as_json: bool, plot: str | None, withdrawal: str | None, gamma: float, discount: float, threads: int | None,
 ) -> None:
-    """Simulate a household's plan over Monte Carlo paths.
+    """Simulate a household's plan over Monte Carlo paths: success, wealth and spending in retirement.
 
     PROFILE is a .toml or .json file, or the name of an embedded profile (see `mcsim profiles`).
 
     \b
-    Example:
+    Examples:
       mcsim simulate mid_career_family --paths 20000 --seed 7 --plot fan.png
+      mcsim simulate late_starter --withdrawal guyton_klinger --gamma 5
     """
-    from ..core.profile import load_profile
+    from ..core.profile import load_profile, with_withdrawal
     from ..core.simulation import simulate as run_simulation
     from .plot import check_output_path, write_fan_chart
     from .progress import Reporter
     from .render import print_view, simulation_view
 
     household = load_profile(profile)
+    if withdrawal is not None:
+        household = with_withdrawal(household, withdrawal)
     if plot is not None:
         check_output_path(plot)
     with Reporter("simulating") as progress:
         result = run_simulation(
             household, n_paths, seed, fan=plot is not None, tolerance=tolerance, confidence=confidence,
-            max_paths=max_paths, threads=threads, progress=progress,
+            max_paths=max_paths, threads=threads, progress=progress, gamma=gamma, discount=discount,
         )
         if plot is not None:
             progress("drawing the fan chart")
@@ -211,6 +233,68 @@ def optimize(
         print_json(result.to_dict())
     else:
         print_view(optimization_view(result))
+
+
+@cli.command(context_settings=CONTEXT)
+@profile_argument
+@click.option("-n", "--paths", "n_paths", type=Bounded(int, 1, 10_000_000), default=10_000, show_default=True,
+              help="Monte Carlo paths, the same for every rule.")
+@seed_option
+@spending_options
+@click.option("--json", "as_json", is_flag=True, help="Print every rule's result as JSON.")
+@threads_option
+def withdrawals(
+    profile: str, n_paths: int, seed: int, gamma: float, discount: float, as_json: bool, threads: int | None
+) -> None:
+    """Compare every withdrawal rule on the same paths: success and what each lets the retiree spend.
+
+    Each rule runs with its default parameters, or the profile's own for the profile's rule; the
+    market and mortality draws are the same for every rule (common random numbers). A rule the
+    profile cannot run (merton without its equity and safe assets) is listed as not run.
+
+    \b
+    Examples:
+      mcsim withdrawals                         # the default household, 10,000 paths
+      mcsim withdrawals late_starter --gamma 5 --json
+    """
+    from ..core.errors import ProfileError
+    from ..core.profile import load_profile, with_withdrawal
+    from ..core.simulation import SimulationResult
+    from ..core.simulation import simulate as run_simulation
+    from .progress import Reporter
+    from .render import mortality_label, print_view, withdrawals_table
+
+    household = load_profile(profile)
+    results: dict[str, SimulationResult] = {}
+    skipped: dict[str, str] = {}
+    rules = tuple(WITHDRAWAL_PARAMETERS)
+    with Reporter("simulating every withdrawal rule") as progress:
+        for index, rule in enumerate(rules, 1):
+            try:
+                plan = with_withdrawal(household, rule)
+            except ProfileError as error:
+                skipped[rule] = str(error)
+                continue
+
+            def report(what: str, done: int = 0, total: int = 0, *, unit: str = "", detail: str = "",
+                       label: str = f"{rule} ({index}/{len(rules)})") -> None:
+                progress(f"{label}: {what}", done, total, unit=unit, detail=detail)
+
+            results[rule] = run_simulation(
+                plan, n_paths, seed, threads=threads, progress=report, gamma=gamma, discount=discount
+            )
+    if as_json:
+        print_json({
+            "profile": household.name, "seed": seed, "n_paths": n_paths, "gamma": gamma, "discount": discount,
+            "mortality": household.person.mortality, "rules": {rule: r.to_dict() for rule, r in results.items()},
+            "not_run": skipped,
+        })
+        return
+    title = (f"{household.name}: every withdrawal rule on the same {n_paths:,} paths (seed {seed}), "
+             f"mortality {mortality_label(household)}")
+    print_view(withdrawals_table(results, title))
+    for rule, reason in skipped.items():
+        click.echo(f"{rule}: not run ({reason})")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -1,4 +1,4 @@
-"""Charts, written atomically: the wealth fan by age, and a learned strategy by age."""
+"""Charts, written atomically: the wealth and spending fans by age, and a learned strategy by age."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def check_output_path(path: str | Path, suffix: str = ".png") -> Path:
 
 
 def write_fan_chart(result: SimulationResult, path: str | Path) -> Path:
-    """Draw the wealth fan (p10-p90 band, median, min and max) by age into a PNG file."""
+    """Draw the wealth fan (p10-p90 band, median, min and max) by age into a PNG file.
+
+    With the result's spending fan (``simulate(fan=True)`` has it), a second panel below, on the same
+    ages: real monthly spending by year of retirement (p10-p90 band and median over the paths alive).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,7 +43,13 @@ def write_fan_chart(result: SimulationResult, path: str | Path) -> Path:
         raise ValueError("the result has no fan: simulate with fan=True")
     path = check_output_path(path)
     fan = result.fan
-    figure, axes = plt.subplots(figsize=(10, 5.5), dpi=110)
+    spending = result.spending.fan if result.spending is not None else None
+    if spending is None:
+        figure, axes = plt.subplots(figsize=(10, 5.5), dpi=110)
+    else:
+        figure, (axes, lower) = plt.subplots(
+            2, 1, figsize=(10, 8.5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
     axes.fill_between(fan.ages, fan.min, fan.max, color="tab:blue", alpha=0.08, label="min to max")
     axes.fill_between(fan.ages, fan.p10, fan.p90, color="tab:blue", alpha=0.25, label="p10 to p90")
     axes.plot(fan.ages, fan.p50, color="tab:blue", linewidth=2, label="median")
@@ -48,19 +58,48 @@ def write_fan_chart(result: SimulationResult, path: str | Path) -> Path:
         f"retirement at {result.retirement_age:g}", xy=(result.retirement_age, 0.97), xycoords=("data", "axes fraction"),
         ha="left", va="top", color="tab:red", fontsize=9, xytext=(4, 0), textcoords="offset points",
     )
-    top = float(max(fan.p90.max(), 1.0)) * 1.6
+    top = float(max(np.nanmax(fan.p90, initial=1.0), 1.0)) * 1.6  # NaN: months no path lives to (Gompertz)
     axes.set_ylim(0, top)
     axes.set_xlim(fan.ages[0], fan.ages[-1])
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:,.0f}k €"))
-    axes.set_xlabel("age")
+    if spending is None:
+        axes.set_xlabel("age")
     axes.set_ylabel("wealth (euros of today)")
     axes.set_title(
         f"{result.profile}: wealth by age over {result.n_paths:,} paths — success {100 * result.success.estimate:.1f}%"
     )
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right")
+    if spending is not None and result.spending is not None:
+        _spending_panel(lower, result, spending)
     figure.tight_layout()
     return _save_png(figure, path)
+
+
+def _spending_panel(axes: Any, result: SimulationResult, spending: Any) -> None:
+    """Real monthly spending by year of retirement: p10-p90 band and median, each year a step."""
+    from matplotlib.ticker import FuncFormatter
+
+    end = min(float(spending.ages[-1]) + 1.0, result.horizon_age or float(spending.ages[-1]) + 1.0)
+    ages = np.append(spending.ages, max(end, float(spending.ages[-1])))
+
+    def extend(values: np.ndarray) -> np.ndarray:
+        return np.append(values, values[-1])
+
+    p10, p50, p90 = extend(spending.p10), extend(spending.p50), extend(spending.p90)
+    axes.fill_between(ages, p10, p90, step="post", color="tab:green", alpha=0.25, label="p10 to p90")
+    axes.step(ages, p50, where="post", color="tab:green", linewidth=2, label="median")
+    axes.axvline(result.retirement_age, color="tab:red", linestyle="--", linewidth=1.2)
+    finite = p90[np.isfinite(p90)]
+    axes.set_ylim(0, float(max(finite.max(), 1.0)) * 1.25 if finite.size else 1.0)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f} €"))
+    axes.set_xlabel("age")
+    axes.set_ylabel("monthly spending (euros of today)")
+    summary = result.spending
+    ce = f" — certainty equivalent {summary.certainty_equivalent:,.0f} € a month (gamma {summary.gamma:g})" if summary else ""
+    axes.set_title(f"spending by age, withdrawal rule {result.withdrawal}{ce}", fontsize=10)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper right")
 
 
 def write_strategy_chart(prediction: Any, path: str | Path, title: str | None = None) -> Path:

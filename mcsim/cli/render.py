@@ -9,6 +9,7 @@ from rich.text import Text
 from ..core.optimize import OptimizationResult
 from ..core.profile import Profile
 from ..core.simulation import SimulationResult
+from ..core.spending import CUT_THRESHOLD
 from ..core.stats import Summary
 from ..optimum.solver import MedianPath
 from ..training.evaluation import Evaluation, Phase
@@ -17,6 +18,11 @@ from ..training.evaluation import Evaluation, Phase
 def euros(value: float) -> str:
     """An amount in euros, rounded to the euro, with thousands separators."""
     return f"{value:,.0f} €"
+
+
+def amount(value: float) -> str:
+    """An amount rounded to the unit, with thousands separators (the currency in the header)."""
+    return f"{value:,.0f}"
 
 
 def percent(value: float, digits: int = 1) -> str:
@@ -30,12 +36,24 @@ def _summary_row(table: Table, label: str, summary: Summary) -> None:
     )
 
 
+def mortality_label(profile: Profile) -> str:
+    """``fixed (to 90)`` or ``gompertz (modal age 88, dispersion 10, to 110)``."""
+    person = profile.person
+    if person.mortality == "fixed":
+        return f"fixed (to {person.life_expectancy:g})"
+    return (f"gompertz (modal age {person.gompertz_modal_age:g}, dispersion {person.gompertz_dispersion:g}, "
+            f"to {person.max_age:g} at most)")
+
+
 def simulation_view(result: SimulationResult, profile: Profile) -> Group:
-    """The simulation's headline, distributions and depletion ages."""
+    """The simulation's headline, distributions, depletion ages and spending in retirement."""
     success = result.success
+    fixed = result.mortality == "fixed"
+    plans = (f"plans to {result.life_expectancy:g}" if fixed
+             else f"{result.mortality} mortality to {result.horizon_age:g} at most")
     head = Text.assemble(
         (f"{result.profile}", "bold"),
-        f": age {result.current_age:g}, retires at {result.retirement_age:g}, plans to {result.life_expectancy:g}; "
+        f": age {result.current_age:g}, retires at {result.retirement_age:g}, {plans}; "
         f"{result.n_paths:,} paths, seed {result.seed}, {profile.market.return_model} returns\n",
         ("Success probability ", "bold"),
         (percent(success.estimate), "bold green" if success.estimate >= 0.9 else "bold yellow"),
@@ -46,17 +64,87 @@ def simulation_view(result: SimulationResult, profile: Profile) -> Group:
     for column in ("p10", "median", "p90", "mean", "std", "min", "max"):
         table.add_column(column, justify="right")
     _summary_row(table, f"capital at {result.retirement_age:g}", result.capital_at_retirement)
-    _summary_row(table, f"wealth at {result.life_expectancy:g}", result.terminal_wealth)
+    _summary_row(table, f"wealth at {result.life_expectancy:g}" if fixed else "wealth at death", result.terminal_wealth)
     depletion = result.depletion
     if depletion.ages is None:
-        tail = Text("Money lasts to life expectancy on every path.")
+        lasts = "to life expectancy" if fixed else "as long as the person"
+        tail = Text(f"Money lasts {lasts} on every path.")
     else:
         ages = depletion.ages
         tail = Text(
             f"Money runs out on {percent(depletion.probability)} of paths: at age {ages.p50:.1f} "
             f"on median (p10 {ages.p10:.1f}, p90 {ages.p90:.1f})."
         )
+    if result.spending is None:
+        return Group(head, table, tail)
+    return Group(head, table, tail, Text(""), spending_view(result, profile))
+
+
+SPENDING_NOTE = (
+    "Real monthly spending: the withdrawal net of tax plus pensions and other income, a year's mean month; "
+    "at the end: the last year lived; worst year: each path's lowest; lifetime: the total over retirement."
+)
+
+
+def spending_view(result: SimulationResult, profile: Profile) -> Group:
+    """Spending in retirement: at retirement and at the end, worst year, lifetime, cuts and the certainty equivalent."""
+    spending = result.spending
+    assert spending is not None
+    head = Text.assemble(
+        ("Spending in retirement", "bold"), f": withdrawal rule {result.withdrawal}, mortality {mortality_label(profile)}"
+    )
+    table = Table(box=None, pad_edge=False)
+    table.add_column("€ of today", style="dim")
+    for column in ("p10", "median", "p90"):
+        table.add_column(column, justify="right")
+
+    def row(label: str, summary: Summary) -> None:
+        table.add_row(label, *(f"{value:,.0f}" for value in (summary.p10, summary.p50, summary.p90)))
+
+    row(f"a month at {result.retirement_age:g}", spending.at_retirement)
+    row("a month at the end", spending.at_end)
+    table.add_row("a month in the worst year", f"{spending.worst_year_p10:,.0f}", f"{spending.worst_year_median:,.0f}", "")
+    row("lifetime", spending.lifetime)
+    tail = Text.assemble(
+        f"A cut of more than {percent(CUT_THRESHOLD, 0)} in a year on {percent(spending.cut_probability)} of paths "
+        f"(largest {percent(spending.largest_cut)}); {percent(spending.below_target)} of the years lived below the "
+        "target.\n",
+        ("Certainty equivalent ", "bold"), (euros(spending.certainty_equivalent), "bold"),
+        f" a month (CRRA gamma {spending.gamma:g}, discount {spending.discount:g}).\n",
+        (SPENDING_NOTE, "dim"),
+    )
     return Group(head, table, tail)
+
+
+WITHDRAWALS_CAPTION = (
+    "success: the money lasts as long as the person; CE: certainty-equivalent monthly spending (CRRA gamma {gamma:g}); "
+    "at retirement: median monthly spending in the first year; worst year: median over paths of each path's "
+    "lowest year; cut > {threshold}: share of paths with a year-on-year cut of more than {threshold}; below "
+    "target: share of the years lived; lifetime: median total spending; wealth at the end: at death or at the "
+    "horizon (median, p10). Amounts in euros of today."
+)
+
+
+def withdrawals_table(results: dict[str, SimulationResult], title: str) -> Table:
+    """Every withdrawal rule on the same paths: success and what each lets the retiree spend."""
+    first = next(iter(results.values()))
+    gamma = first.spending.gamma if first.spending is not None else 0.0
+    caption = WITHDRAWALS_CAPTION.format(gamma=gamma, threshold=percent(CUT_THRESHOLD, 0))
+    table = Table(title=title, caption=caption, **CAPTIONED)
+    columns = ("rule", "success", "CE / month", "at retirement", "worst year", f"cut > {percent(CUT_THRESHOLD, 0)}",
+               "below target", "lifetime", "wealth at end", "p10")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "rule" else "right", no_wrap=column == "rule")
+    for rule, result in results.items():
+        spending = result.spending
+        assert spending is not None
+        table.add_row(
+            rule, percent(result.success.estimate), amount(spending.certainty_equivalent),
+            amount(spending.at_retirement.p50), amount(spending.worst_year_median), percent(spending.cut_probability),
+            percent(spending.below_target), amount(spending.lifetime.p50), amount(result.terminal_wealth.p50),
+            amount(result.terminal_wealth.p10),
+        )
+    return table
 
 
 def optimization_view(result: OptimizationResult) -> Group:
@@ -186,3 +274,4 @@ def median_path_table(path: MedianPath, title: str) -> Table:
                                                  path.equity_share, strict=True):
         table.add_row(f"{age:.0f}", euros(wealth), euros(saving), percent(rate), percent(equity, 0))
     return table
+

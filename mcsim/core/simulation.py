@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -208,7 +209,9 @@ def run_paths(
 def _fan(arrays: ProfileArrays, initial_wealth: float, wealth: np.ndarray) -> Fan:
     """Percentiles of wealth by month over the paths alive (NaN after death)."""
     if np.isnan(wealth).any():
-        with np.errstate(all="ignore"):
+        # Months where no path is alive (Gompertz, near max_age) are NaN, without NumPy's All-NaN warning.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             p10, p50, p90 = np.nanpercentile(wealth, [10, 50, 90], axis=0)
             lowest, highest = np.nanmin(wealth, axis=0), np.nanmax(wealth, axis=0)
     else:

@@ -33,6 +33,8 @@ class PathSpending(NamedTuple):
     years_below: np.ndarray
     utility: np.ndarray
     weight: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
 
     @staticmethod
     def concatenate(parts: list[PathSpending]) -> PathSpending:
@@ -70,7 +72,8 @@ def path_spending(
     target of each year. Per path: total spending over retirement (euros of today), the worst year's
     monthly spending, the largest year-on-year cut (share, 0 when none), the years lived (fractional)
     and those lived below the target, the discounted CRRA utility of spending relative to
-    ``reference`` (per year, weighted by the months lived) and the discounted years it sums over.
+    ``reference`` (per year, weighted by the months lived) and the discounted years it sums over, the
+    monthly spending of the first year of retirement and of the last year lived (NaN when none is lived).
     """
     n_years = spending.shape[1]
     months = months_by_year(lived, n_years)
@@ -90,7 +93,11 @@ def path_spending(
     weights = months / 12.0 * discounts[None, :]
     floored = np.maximum(np.where(alive, spending, reference), CONSUMPTION_FLOOR * reference) / reference
     utility = (weights * crra(floored, gamma)).sum(axis=1)
-    return PathSpending(total, worst, largest_cut, years, years_below, utility, weights.sum(axis=1))
+    last_year = alive.sum(axis=1) - 1  # the years lived are the first ones
+    rows = np.arange(lived.size)
+    first = np.where(alive[:, 0], spending[:, 0], np.nan) if n_years else np.full(lived.size, np.nan)
+    last = np.where(last_year >= 0, spending[rows, np.maximum(last_year, 0)], np.nan) if n_years else first
+    return PathSpending(total, worst, largest_cut, years, years_below, utility, weights.sum(axis=1), first, last)
 
 
 @dataclass(frozen=True)
@@ -129,8 +136,10 @@ class Spending:
     ``cut_probability``: share of paths with a year-on-year cut over CUT_THRESHOLD; ``largest_cut``:
     the largest such cut on any path; ``worst_year``: each path's worst year (median, p10 over paths);
     ``below_target``: share of retirement years (lived) spent below the target; ``lifetime``: total
-    spending over retirement per path; ``certainty_equivalent``: the constant monthly spending with
-    the same expected discounted CRRA utility (``gamma``, ``discount``) over the years lived.
+    spending over retirement per path; ``at_retirement`` and ``at_end``: monthly spending in the first
+    year of retirement and in the last year lived (over the paths that live it);
+    ``certainty_equivalent``: the constant monthly spending with the same expected discounted CRRA
+    utility (``gamma``, ``discount``) over the years lived.
     """
 
     gamma: float
@@ -142,6 +151,8 @@ class Spending:
     below_target: float
     lifetime: Summary
     certainty_equivalent: float
+    at_retirement: Summary
+    at_end: Summary
     fan: SpendingFan | None = None
 
     @classmethod
@@ -162,6 +173,8 @@ class Spending:
             below_target=float(paths.years_below.sum() / years) if years > 0 else 0.0,
             lifetime=Summary.of(paths.total),
             certainty_equivalent=float(ce),
+            at_retirement=_finite_summary(paths.first),
+            at_end=_finite_summary(paths.last),
             fan=fan,
         )
 
@@ -177,7 +190,15 @@ class Spending:
             "below_target_share": self.below_target,
             "lifetime": self.lifetime.to_dict(),
             "certainty_equivalent_monthly": self.certainty_equivalent,
+            "at_retirement": self.at_retirement.to_dict(),
+            "at_end": self.at_end.to_dict(),
         }
         if include_fan and self.fan is not None:
             data["fan"] = self.fan.to_dict()
         return data
+
+
+def _finite_summary(values: np.ndarray) -> Summary:
+    """Summary of the finite values (all zeros when there is none)."""
+    finite = values[np.isfinite(values)]
+    return Summary.of(finite if finite.size else np.zeros(1))
