@@ -9,6 +9,10 @@
 
 Usage: ``python bench/oracle.py [--run RUN_CRRA] [--planner-run RUN] [--train]``. With ``--train``
 and no ``--run`` it first trains PPO with the default budget on the crra objective (~3 minutes).
+
+``--horizon life``: the solve time over the whole life (docs/whole-life.md) instead, for the
+default profile (fixed mortality to 90, and Gompertz mortality to 110 without and with a bequest
+weight), warm, median of ``--repeats``, and how it grows with each grid size.
 """
 
 from __future__ import annotations
@@ -72,6 +76,40 @@ def timing(repeats: int) -> None:
                   f"{seconds:.2f} | {seconds / reference:.2f}x |")
 
 
+def default_households():
+    """The default profile as a pool: its own fixed mortality, and Gompertz mortality (modal age 88, to 110)."""
+    from mcsim.core.profile import load_profile, profile_from_dict
+    from mcsim.env.household import pool_from_profiles
+
+    profile = load_profile("default")
+    data = profile.model_dump()
+    data["person"]["mortality"] = "gompertz"
+    return {"fixed": pool_from_profiles([profile]), "gompertz": pool_from_profiles([profile_from_dict(data)])}
+
+
+def life_timing(repeats: int) -> None:
+    """Solve times over the whole life for the default profile."""
+    pools = default_households()
+    base = SolverGrid()
+    fixed = pools["fixed"]
+    print(f"default profile: {fixed.n_accum[0] / 12:.0f} working years, retirement to {fixed.n_decum[0] / 12:.0f} years "
+          f"(fixed) or {pools['gompertz'].n_decum[0] / 12:.0f} (Gompertz), tax on gains {100 * fixed.tax_rate[0]:.0f}%")
+    print("| mortality | bequest weight | wealth points | actions | nodes | solve (s) | vs default grid |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for mortality, bequest in (("fixed", 0.0), ("gompertz", 0.0), ("gompertz", 1.0)):
+        pool = pools[mortality]
+        config = EnvConfig(reward="crra", horizon="life", bequest_weight=bequest)
+        reference = solve_seconds(pool, config, base, repeats)
+        variants = [base]
+        if mortality == "fixed":
+            variants += [replace(base, wealth_points=100), replace(base, wealth_points=600),
+                         replace(base, rate_points=11, equity_points=11), replace(base, nodes=8)]
+        for solver in variants:
+            seconds = reference if solver == base else solve_seconds(pool, config, solver, max(1, repeats // 2))
+            print(f"| {mortality} | {bequest:g} | {solver.wealth_points} | {solver.rate_points * solver.equity_points} | "
+                  f"{solver.nodes} | {seconds:.2f} | {seconds / reference:.2f}x |")
+
+
 def shares(run: str, households: int, n_paths: int, seed: int) -> None:
     agent, manifest = load_agent(run)
     config = EnvConfig(**{**manifest["env"], "mc_paths": 1})
@@ -106,7 +144,13 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--horizon", choices=("retirement", "life"), default="retirement",
+                        help="life: the whole-life solve times (the strategies' shares come with the withdrawal rules).")
     args = parser.parse_args()
+    if args.horizon == "life":
+        if not args.skip_timing:
+            life_timing(args.repeats)
+        return
     if not args.skip_timing:
         timing(args.repeats)
     run = args.run

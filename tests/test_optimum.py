@@ -37,6 +37,7 @@ from mcsim.optimum.solver import (
     lifetime_weight,
     median_path,
     monthly_portfolio_moments,
+    no_life,
     reference_consumption,
     solve_consumption,
     solve_household,
@@ -208,7 +209,8 @@ def test_solver_step_is_the_environment_step(reward: str, step_months: int) -> N
             reset_env(pool, params, state, 0, 0)
             state.month[0], state.wealth[0] = k * step_months, wealth
             reward_env, _ = step_env(pool, params, state, 0, rate, equity, info)
-            after = action_value(ACCUMULATION, k, wealth, rate, equity, problem, tables, terminal[0], terminal, True, 0.0)
+            after = action_value(ACCUMULATION, k, wealth, rate, equity, problem, tables, no_life(n_steps, step_months),
+                                 terminal[0], terminal, True, 0.0)
             assert math.exp(after) == pytest.approx(state.wealth[0], rel=1e-9)
             solver_reward = accumulation_reward(rate, incomes[k], discounts[k], n_months[k], kind,
                                                 config.max_savings_rate, config.gamma,

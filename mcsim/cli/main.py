@@ -121,6 +121,28 @@ def spending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def horizon_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--horizon`` and ``--bequest-weight``: decide to retirement or over the whole life (train, optimum)."""
+    command = click.option(
+        "--bequest-weight", type=Bounded(float, 0.0, 1e6), default=0.0, show_default=True,
+        help="--horizon life: weight of the utility of the wealth left at death or at the horizon.",
+    )(command)
+    return click.option(
+        "--horizon", type=click.Choice(["retirement", "life"]), default="retirement", show_default=True,
+        help="Decide until retirement, or over the whole life (spending and investing once retired too).",
+    )(command)
+
+
+def horizon_reward(reward: str | None, horizon: str, bequest_weight: float) -> str:
+    """The objective for ``--horizon``: ``reward`` when given, else crra over the whole life and planner to retirement.
+
+    A bequest weight without the whole life is one line (exit 2).
+    """
+    if bequest_weight > 0.0 and horizon != "life":
+        raise BadInput("--bequest-weight: a bequest is valued with --horizon life only")
+    return reward or ("crra" if horizon == "life" else "planner")
+
+
 def print_json(data: Any) -> None:
     """Print JSON to standard output."""
     click.echo(json.dumps(data, indent=2))
@@ -510,8 +532,9 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
 
 @cli.command(context_settings=CONTEXT)
 @profile_argument
-@click.option("--reward", type=click.Choice(["planner", "crra"]), default="planner", show_default=True,
-              help="The objective to optimize (the environment's rewards).")
+@click.option("--reward", type=click.Choice(["planner", "crra"]), default=None,
+              help="The objective to optimize (the environment's rewards).  [default: planner; crra with --horizon life]")
+@horizon_options
 @click.option("--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=2.0, show_default=True,
               help="Relative risk aversion of the CRRA utilities.")
 @click.option("--step-months", type=click.Choice(["1", "2", "3", "4", "6", "12"]), default="12", show_default=True,
@@ -523,28 +546,48 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the optimum and its evaluation as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Chart of the optimal strategy and wealth (PNG).")
-def optimum(profile: str, reward: str, gamma: float, step_months: str, wealth_points: int, n_paths: int, seed: int,
-            as_json: bool, plot: str | None) -> None:
+def optimum(profile: str, reward: str | None, horizon: str, gamma: float, bequest_weight: float, step_months: str,
+            wealth_points: int, n_paths: int, seed: int, as_json: bool, plot: str | None) -> None:
     """Solve a household's optimal strategy (dynamic programming) and compare the baselines with it.
 
     Prints the optimal saving and glide path by age on the median market, the optimum's value
     (the solver's, and simulated), and every baseline as a share of the optimum on the same paths.
+    With --horizon life: the optimal saving, spending and equity share by age through retirement,
+    and the optimum's value (the solver's, and simulated in the whole-life environment).
 
     \b
     Examples:
       mcsim optimum                             # the default profile, planner objective
       mcsim optimum young_saver --reward crra --plot optimum.png
+      mcsim optimum --horizon life --json       # saving, spending and investing over the whole life
     """
     from ..env.environment import EnvConfig
     from ..optimum.solver import SolverGrid
     from ..training.reports import optimum_report
     from .plot import check_output_path, write_strategy_chart
     from .progress import Reporter
-    from .render import evaluation_table, median_path_table, print_view
+    from .render import evaluation_table, life_path_table, median_path_table, print_view
 
+    if horizon == "life" and plot is not None:
+        raise BadInput("--plot: the strategy chart covers --horizon retirement only (drop --plot or the horizon)")
+    reward = horizon_reward(reward, horizon, bequest_weight)
     if plot is not None:
         check_output_path(plot)
-    config = EnvConfig(reward=reward, gamma=gamma, step_months=int(step_months))
+    config = EnvConfig(reward=reward, gamma=gamma, step_months=int(step_months), horizon=horizon,
+                       bequest_weight=bequest_weight)
+    if horizon == "life":
+        from ..optimum.report import life_optimum_report
+
+        with Reporter("solving the optimum") as progress:
+            life = life_optimum_report(profile, config, n_paths, seed, SolverGrid(wealth_points=wealth_points), progress)
+        if as_json:
+            print_json(life.to_dict())
+            return
+        print_view(life_path_table(life.path, f"{life.profile}: optimal strategy over the whole life on the median market"))
+        click.echo(f"Optimal value {life.policy.value:.4f} by the solver (certainty equivalent {life.solver_ce:,.0f} € a "
+                   f"month), {life.simulated_value:.4f} ± {life.simulated_error:.4f} simulated on {n_paths:,} lives "
+                   f"({life.simulated_ce:,.0f} € a month); solved in {life.policy.seconds:.1f} s.")
+        return
     with Reporter("solving the optimum") as progress:
         report = optimum_report(profile, config, n_paths, seed, SolverGrid(wealth_points=wealth_points), progress)
         if plot is not None:

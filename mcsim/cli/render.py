@@ -275,3 +275,21 @@ def median_path_table(path: MedianPath, title: str) -> Table:
         table.add_row(f"{age:.0f}", euros(wealth), euros(saving), percent(rate), percent(equity, 0))
     return table
 
+
+def life_path_table(path: MedianPath, title: str) -> Table:
+    """The optimal strategy over the whole life on the median market: saving, spending and equity share by age."""
+    caption = ("wealth at each step's start, every shock zero; per month: saving while working, consumption "
+               "(income less saving; once retired, the net withdrawal plus pensions and other income) and the "
+               "gross withdrawal; withdrawal rate: share of wealth withdrawn at the step's start.")
+    table = Table(title=title, caption=caption, **CAPTIONED)
+    for column in ("age", "phase", "wealth", "saving", "consumption", "withdrawal", "withdrawal rate", "equity share"):
+        table.add_column(column, justify="right")
+    for i, age in enumerate(path.ages):
+        retired = bool(path.retired[i])
+        table.add_row(
+            f"{age:.0f}", "retired" if retired else "working", euros(path.wealth[i]),
+            "" if retired else euros(path.monthly_saving[i]), euros(path.monthly_consumption[i]),
+            euros(path.monthly_withdrawal[i]) if retired else "", percent(path.withdrawal_rate[i]) if retired else "",
+            percent(path.equity_share[i], 0),
+        )
+    return table

@@ -21,8 +21,16 @@ exactly at any scale (log utility: a weighted mean of logs). A step's reward ent
 form (:func:`utility_term`, :func:`step_reward`).
 
 A stage's decision is a pair: (savings rate, equity share) while saving, (consumption share of
-wealth, equity share) in the consumption stage. Each is chosen on a coarse grid of pairs, then
+wealth, equity share) in the consumption stage, (spending action, equity share) in the retirement
+stage of the whole life (docs/whole-life.md). Each is chosen on a coarse grid of pairs, then
 refined by a pattern search that halves its step down to a tolerance.
+
+The whole life adds a ``life`` tuple of per-step tables to every stage (:func:`action_value`):
+``(rate_scale[K], net_keep[K], month_utility[K, M], other_income[K, M], bequest[K, M],
+has_bequest[K], log_mean[F], log_var[F])``: the withdrawal rate of action 1, the net share of a
+gross withdrawal (tax), each month's utility weight and other income, each month's bequest weight
+(death in that month) and whether a step has any, and the monthly portfolio log-return moments at
+F equity shares. A stage without them passes zeros (:func:`mcsim.optimum.solver.no_life`).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ CERTAINTY = 1
 
 ACCUMULATION = 0
 CONSUMPTION = 1
+RETIREMENT = 2
 
 PLANNER_REWARD = 0
 CRRA_REWARD = 1
@@ -136,15 +145,143 @@ def step_reward(control, incomes, discounts, n_months, kind, mode, max_rate, gam
 
 
 @jit
-def action_value(stage, k, wealth, control, equity, problem, tables, next_row, terminal, last, known_reward):
+def retirement_reward(net, k, n_months, life, mode, gamma, reference):
+    """The retirement step's utility of spending ``net`` evenly over its months with the other income.
+
+    As a :func:`utility_term`: ``IDENTITY`` and log utility the utility itself, otherwise the log of
+    the months' ``weight * (consumption / reference)**(1-gamma)`` (-inf when no month counts).
+    Months of equal consumption are combined before the logarithm.
+    """
+    month_utility, other = life[2], life[3]
+    floor = CONSUMPTION_FLOOR * reference
+    power = mode == CERTAINTY and gamma != 1.0
+    linear = 0.0
+    peak, total = -np.inf, 0.0
+    run_weight, run_c = 0.0, -1.0
+    for m in range(n_months + 1):
+        c = -2.0
+        if m < n_months:
+            c = max(net / n_months + other[k, m], floor)
+        if c != run_c:
+            if run_weight > 0.0:
+                if power:
+                    peak, total = log_add(peak, total, math.log(run_weight) + (1.0 - gamma) * math.log(run_c / reference))
+                else:
+                    linear += run_weight * crra(run_c / reference, gamma)
+            run_weight, run_c = 0.0, c
+        if m < n_months:
+            run_weight += month_utility[k, m]
+    if not power:
+        return linear
+    if total > 0.0:
+        return peak + math.log(total)
+    return -np.inf
+
+
+@jit
+def log_normal_cdf(d):
+    """``log Phi(d)`` of the standard normal (-inf far in the left tail)."""
+    value = 0.5 * math.erfc(-d / math.sqrt(2.0))
+    if value > 0.0:
+        return math.log(value)
+    return -np.inf
+
+
+@jit
+def lognormal_bequest(weight, log_mean, log_sd, gamma, power, peak, total):
+    """``weight * E[crra(max(X, CONSUMPTION_FLOOR))]`` for ``log X ~ N(log_mean, log_sd**2)``, in closed form.
+
+    Power utility: the two log terms of ``weight * E[max(X, floor)**(1-gamma)]`` (below and above
+    the floor) added to the running log-sum-exp ``(peak, total)``; log utility: returned as the
+    third value.
+    """
+    floor = math.log(CONSUMPTION_FLOOR)
+    if log_sd < 1e-12:
+        x = max(log_mean, floor)
+        if power:
+            peak, total = log_add(peak, total, math.log(weight) + (1.0 - gamma) * x)
+            return peak, total, 0.0
+        return peak, total, weight * x
+    d = (log_mean - floor) / log_sd
+    if power:
+        p = 1.0 - gamma
+        above = math.log(weight) + p * log_mean + 0.5 * p * p * log_sd * log_sd + log_normal_cdf(d + p * log_sd)
+        below = math.log(weight) + p * floor + log_normal_cdf(-d)
+        peak, total = log_add(peak, total, above)
+        peak, total = log_add(peak, total, below)
+        return peak, total, 0.0
+    # E[max(Y, floor)] for Y ~ N(log_mean, sd^2): floor Phi(-d) + log_mean Phi(d) + sd phi(d).
+    density = math.exp(-0.5 * d * d) / math.sqrt(2.0 * math.pi)
+    cdf = 0.5 * math.erfc(-d / math.sqrt(2.0))
+    return peak, total, weight * (floor * (1.0 - cdf) + log_mean * cdf + log_sd * density)
+
+
+@jit
+def add_bequests(k, invested, saving, equity, n_months, incomes, life, gamma, reference, power, peak, total):
+    """The bequests of deaths during step ``k``: a running log-sum-exp ``(peak, total)`` and a linear sum.
+
+    A death in month m of the step leaves ``B(wealth at the end of month m)`` (docs/whole-life.md),
+    weighted by the month's bequest weight. The month's gross portfolio return is the solver's
+    lognormal (log-moments ``mu``, ``v``). Without saving the wealth at month m is lognormal, and its
+    expected utility is in closed form. With saving (``saving`` times ``incomes[m]``, added at each
+    month's end) it is a sum of lognormals: a lognormal with its exact mean and variance stands for
+    it (Fenton-Wilkinson), from the recursions ``E[C_m] = a E[C_m-1] + s_m``,
+    ``E[G_m C_m] = b E[G_m-1 C_m-1] + s_m a**(m+1)``, ``E[C_m**2] = b E[C_m-1**2] + 2 s_m a E[C_m-1] + s_m**2``
+    (``G`` the invested growth, ``C`` the savings with their growth, ``a`` and ``b`` the month's
+    first and second moments). Returns ``(peak, total, linear)``: log-sum-exp terms (power utility)
+    or the utility sum (log utility).
+    """
+    bequest, log_mean, log_var = life[4], life[6], life[7]
+    j, t = fine_index(equity, log_mean.size)
+    mu = log_mean[j] + t * (log_mean[j + 1] - log_mean[j])
+    var = max(log_var[j] + t * (log_var[j + 1] - log_var[j]), 0.0)
+    linear = 0.0
+    scale = 12.0 * reference
+    if not saving > 0.0:
+        base = math.log(max(invested, 1e-300) / scale)
+        for m in range(n_months):
+            if bequest[k, m] > 0.0:
+                peak, total, term = lognormal_bequest(bequest[k, m], base + (m + 1) * mu, math.sqrt((m + 1) * var),
+                                                      gamma, power, peak, total)
+                linear += term
+        return peak, total, linear
+    a = math.exp(mu + 0.5 * var)
+    b = math.exp(2.0 * mu + 2.0 * var)
+    growth_1, growth_2 = 1.0, 1.0  # E[G_m], E[G_m**2]
+    saved_1, saved_2, cross = 0.0, 0.0, 0.0  # E[C_m], E[C_m**2], E[G_m C_m]
+    for m in range(n_months):
+        s = saving * incomes[m]
+        saved_2 = b * saved_2 + 2.0 * s * a * saved_1 + s * s
+        saved_1 = a * saved_1 + s
+        cross = b * cross + s * a * growth_1
+        growth_1 *= a
+        growth_2 *= b
+        if bequest[k, m] > 0.0:
+            mean = (invested * growth_1 + saved_1) / scale
+            second = (invested * invested * growth_2 + 2.0 * invested * cross + saved_2) / (scale * scale)
+            if mean > 0.0:
+                log_var_m = math.log(max(second / (mean * mean), 1.0))
+                peak, total, term = lognormal_bequest(bequest[k, m], math.log(mean) - 0.5 * log_var_m,
+                                                      math.sqrt(log_var_m), gamma, power, peak, total)
+            else:
+                peak, total, term = lognormal_bequest(bequest[k, m], -np.inf, 0.0, gamma, power, peak, total)
+            linear += term
+    return peak, total, linear
+
+
+@jit
+def action_value(stage, k, wealth, control, equity, problem, tables, life, next_row, terminal, last, known_reward):
     """Expected value of a decision at step ``k`` and ``wealth``, in the interpolation space of the mode.
 
     The step's reward plus the next value, by quadrature (``CERTAINTY``: combined as the module
-    docstring says). ``control`` is the savings rate (accumulation) or the consumption share
-    (consumption stage). At the ``last`` step the next value comes from the ``terminal`` table,
-    interpolated between its equity columns when it has several (the retirement allocation is the
-    last equity share). ``known_reward`` is the step's :func:`step_reward` when the caller has it
-    (NaN: compute it).
+    docstring says). ``control`` is the savings rate (accumulation), the consumption share
+    (consumption stage) or the spending action (retirement: a gross withdrawal of
+    ``control * rate_scale[k]`` of wealth at the step's start, its net spent evenly over the step's
+    months with the other income, the rest invested). ``life`` adds the whole life's tables (module
+    docstring): the retirement stage's and the bequests of deaths within a step. At the ``last``
+    step the next value comes from the ``terminal`` table, interpolated between its equity columns
+    when it has several (the retirement allocation is the last equity share). ``known_reward`` is
+    the step's :func:`step_reward` when the caller has it (NaN: compute it).
     """
     (kind, mode, gamma, reference, max_rate, qol_scale, x0, dx, shift) = problem
     (growth, contributions, weights, incomes, discounts, n_months, utility_weight, value_weight, other_income) = tables
@@ -156,6 +293,11 @@ def action_value(stage, k, wealth, control, equity, problem, tables, next_row, t
             reward = step_reward(control, incomes[k], discounts[k], n_months[k], kind, mode, max_rate, gamma,
                                  reference, qol_scale)
         saving = control * max_rate
+    elif stage == RETIREMENT:
+        gross = control * life[0][k] * wealth
+        reward = retirement_reward(gross * life[1][k], k, n_months[k], life, mode, gamma, reference)
+        invested = wealth - gross
+        saving = 0.0
     else:
         consumption = max(control * wealth + other_income[k], CONSUMPTION_FLOOR * reference)
         reward = utility_term(consumption / reference, utility_weight[k], mode, gamma)
@@ -172,8 +314,12 @@ def action_value(stage, k, wealth, control, equity, problem, tables, next_row, t
     next_weight = value_weight[k + 1]
     expected = 0.0
     peak, total = -np.inf, 0.0
+    bequests = 0.0
     if power:
         peak, total = log_add(peak, total, reward)
+    if life[5][k]:
+        peak, total, bequests = add_bequests(k, invested, saving, equity, n_months[k], incomes[k], life, gamma, reference,
+                                             power, peak, total)
     for q in range(weights.size):
         factor = growth[k, j, q] + t * (growth[k, j + 1, q] - growth[k, j, q])
         added = 0.0
@@ -187,18 +333,19 @@ def action_value(stage, k, wealth, control, equity, problem, tables, next_row, t
         else:
             y = interpolate(next_row, after, x0, dx, shift, mode)
         if power:
-            peak, total = log_add(peak, total, math.log(weights[q] * next_weight) + (1.0 - gamma) * y)
+            if next_weight > 0.0:
+                peak, total = log_add(peak, total, math.log(weights[q] * next_weight) + (1.0 - gamma) * y)
         else:
             expected += weights[q] * y
     if mode == IDENTITY:
         return reward + expected
     if not power:
-        return (reward + next_weight * expected) / value_weight[k]
+        return (reward + bequests + next_weight * expected) / value_weight[k]
     return (peak + math.log(total) - math.log(value_weight[k])) / (1.0 - gamma)
 
 
 @jit
-def best_action(stage, k, wealth, problem, tables, next_row, terminal, last, controls, equities, tolerance,
+def best_action(stage, k, wealth, problem, tables, life, next_row, terminal, last, controls, equities, tolerance,
                 control_rewards):
     """The best (control, equity, value) at step ``k`` and ``wealth``: grid search, then a pattern search.
 
@@ -213,7 +360,8 @@ def best_action(stage, k, wealth, problem, tables, next_row, terminal, last, con
     for a in range(controls.size):
         c = controls[a]
         for e in equities:
-            value = action_value(stage, k, wealth, c, e, problem, tables, next_row, terminal, last, control_rewards[a])
+            value = action_value(stage, k, wealth, c, e, problem, tables, life, next_row, terminal, last,
+                                 control_rewards[a])
             if value > best:
                 best_c, best_e, best = c, e, value
     step_c = 0.5 * (controls[-1] - controls[0]) / max(controls.size - 1, 1)
@@ -226,7 +374,7 @@ def best_action(stage, k, wealth, problem, tables, next_row, terminal, last, con
                 e = min(max(centre_e + de * step_e, 0.0), 1.0)
                 if c == centre_c and e == centre_e:
                     continue
-                value = action_value(stage, k, wealth, c, e, problem, tables, next_row, terminal, last, np.nan)
+                value = action_value(stage, k, wealth, c, e, problem, tables, life, next_row, terminal, last, np.nan)
                 if value > best:
                     best_c, best_e, best = c, e, value
         step_c *= 0.5
@@ -235,7 +383,8 @@ def best_action(stage, k, wealth, problem, tables, next_row, terminal, last, con
 
 
 @jit(parallel=True)
-def solve_stage(stage, problem, tables, terminal, controls, equities, tolerance, control_out, equity_out, values_out):
+def solve_stage(stage, problem, tables, life, terminal, controls, equities, tolerance, control_out, equity_out,
+                values_out):
     """Backward induction over the steps of a stage.
 
     ``terminal`` float64[n_columns, n_wealth] is the value after the last step (interpolation
@@ -255,8 +404,8 @@ def solve_stage(stage, problem, tables, terminal, controls, equities, tolerance,
                                                  max_rate, gamma, reference, qol_scale)
         for i in prange(n_wealth):
             wealth = grid_wealth(i, x0, dx, shift)
-            c, e, value = best_action(stage, k, wealth, problem, tables, next_row, terminal, last, controls, equities,
-                                      tolerance, control_rewards)
+            c, e, value = best_action(stage, k, wealth, problem, tables, life, next_row, terminal, last, controls,
+                                      equities, tolerance, control_rewards)
             control_out[k, i] = c
             equity_out[k, i] = e
             values_out[k, i] = value

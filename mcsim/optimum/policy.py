@@ -16,7 +16,7 @@ from ..env.environment import EnvConfig
 from ..env.household import HouseholdPool
 from ..env.vec_env import NumbaVecEnv
 from .kernels import retirement_values, solve_stage
-from .solver import OptimalPolicy, SolverGrid, solve_household
+from .solver import OptimalPolicy, SolverGrid, decision_steps, solve_household
 
 
 def household_key(pool: HouseholdPool, h: int) -> str:
@@ -69,9 +69,9 @@ class Optimum:
         report(what, pool.size, pool.size, unit="households")
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
-        """Each env's optimal action at its decision step and wealth."""
+        """Each env's optimal action at its decision step and wealth (over the whole life too)."""
         households, months, wealth = env.households, env.months, env.wealth
-        steps = months // env.config.step_months
+        steps = decision_steps(months, env.pool.n_accum[households], env.config.step_months)
         objective = self.objective(env.config)
         actions = np.empty((households.size, 2), dtype=np.float32)
         for h in np.unique(households):

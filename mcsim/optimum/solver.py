@@ -20,6 +20,13 @@ a coarse solve first). Student-t markets enter through their lognormal moments.
 
 The consumption stage (:func:`solve_consumption`) decides consumption as a share of wealth and the
 equity share: Samuelson's (1969) problem, the retirement phase with the withdrawal as a decision.
+
+Over the whole life (``EnvConfig(horizon="life")``, docs/whole-life.md) the retirement steps are
+decisions too: backward induction first over them (the spending action and the equity share, each
+month's utility weighted by survival, the bequests), then over the working steps with the first
+retirement step's values as their terminal value. The tax of a withdrawal needs the basis, which
+the state does not carry: each retirement step uses the gains share that a coarse solve's policy
+reaches at that step on the median market (:func:`median_path`).
 """
 
 from __future__ import annotations
@@ -46,9 +53,15 @@ from .kernels import (
     IDENTITY,
     NO_REWARD,
     PLANNER_REWARD,
+    RETIREMENT,
     retirement_values,
     solve_stage,
 )
+
+try:  # the environment's spending parametrisation (docs/whole-life.md)
+    from ..env.kernels import LIFE_SPENDING_SCALE
+except ImportError:  # pragma: no cover - until the env's whole life lands
+    LIFE_SPENDING_SCALE = 4.0
 
 MAX_TABLE = 5_000_000
 """Largest wealth points x terminal paths: each thread holds one such float64 table (40 MB)."""
@@ -187,8 +200,11 @@ class OptimalPolicy:
     """The optimal decisions of one household on the wealth grid, step by step.
 
     ``rate`` and ``equity`` are float64[n_steps, n_wealth] (the savings-rate action, 1.0 saving the
-    maximum rate, and the equity share); ``values`` the optimal value there (interpolation space);
-    ``value`` the optimal expected return of an episode from the household's starting wealth.
+    maximum rate, and the equity share; over the whole life, the rows from ``n_working`` on are the
+    retirement steps, whose first action is spending); ``values`` the optimal value there
+    (interpolation space); ``value`` the optimal expected return of an episode from the household's
+    starting wealth. ``basis_ratio`` is the nominal basis per euro of capital at retirement of the
+    tax approximation, ``basis_ratios`` (whole life) that of each retirement step.
     """
 
     grid: WealthGrid
@@ -199,20 +215,38 @@ class OptimalPolicy:
     step_months: int
     basis_ratio: float
     seconds: float
+    n_working: int | None = None
+    basis_ratios: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_steps(self) -> int:
-        """Decision steps to retirement."""
+        """Decision steps: to retirement, or over the whole life."""
         return int(self.rate.shape[0])
 
+    @property
+    def life(self) -> bool:
+        """Whether the policy covers the whole life (retirement steps included)."""
+        return self.n_working is not None
+
     def actions(self, steps: np.ndarray, wealth: np.ndarray) -> np.ndarray:
-        """Actions float32[B, 2] at decision ``steps`` int[B] and ``wealth`` float[B], interpolated in log wealth."""
+        """Actions float32[B, 2] at decision ``steps`` int[B] and ``wealth`` float[B], interpolated in log wealth.
+
+        Steps count decisions from the start (:func:`decision_steps` of the env's months).
+        """
         rows = np.minimum(np.asarray(steps, dtype=np.int64), self.n_steps - 1)
         position = self.grid.position(wealth)
         out = np.empty((rows.size, 2), dtype=np.float32)
         out[:, 0] = _interpolate_rows(self.rate, rows, position)
         out[:, 1] = _interpolate_rows(self.equity, rows, position)
         return out
+
+
+def decision_steps(months: np.ndarray, n_accum: np.ndarray | int, step_months: int) -> np.ndarray:
+    """The decision step of env ``months`` (int[B]): steps restart at retirement, which no step straddles."""
+    months = np.asarray(months, dtype=np.int64)
+    n_accum = np.asarray(n_accum, dtype=np.int64)
+    working = -(-n_accum // step_months)
+    return np.where(months < n_accum, months // step_months, working + (months - n_accum) // step_months)
 
 
 @dataclass(frozen=True)
@@ -237,10 +271,30 @@ def household_incomes(pool: HouseholdPool, h: int) -> np.ndarray:
     return disposable_incomes(pool, np.array([h]), np.arange(int(pool.n_accum[h]))[None, :])[0]
 
 
+def is_life(config: EnvConfig) -> bool:
+    """Whether ``config`` is the environment over the whole life."""
+    return getattr(config, "horizon", "retirement") == "life"
+
+
+def household_survival(pool: HouseholdPool, h: int) -> np.ndarray:
+    """``S[t]``, alive at the end of month t of the life (float64[n_accum + n_decum]); ones without mortality."""
+    months = int(pool.n_accum[h] + pool.n_decum[h])
+    survival = getattr(pool, "survival", None)
+    if survival is None:
+        return np.ones(months)
+    return np.asarray(survival[h, :months], dtype=float)
+
+
 def lifetime_weight(pool: HouseholdPool, h: int, config: EnvConfig, from_month: int = 0) -> float:
-    """Weight of a constant utility over the rest of life in the crra objective: sum of discount^t / 12."""
+    """Weight of a constant utility over the rest of life in the crra objective: sum of discount^t / 12.
+
+    Over the whole life each month also counts with its survival probability ``S[t]``.
+    """
     months = np.arange(from_month, int(pool.n_accum[h] + pool.n_decum[h]))
-    return float((config.params().monthly_discount ** months).sum() / 12.0)
+    weights = config.params().monthly_discount ** months / 12.0
+    if is_life(config):
+        weights = weights * household_survival(pool, h)[from_month:]
+    return float(weights.sum())
 
 
 def crra_inverse(utility: np.ndarray | float, gamma: float) -> np.ndarray:
@@ -254,7 +308,8 @@ def crra_inverse(utility: np.ndarray | float, gamma: float) -> np.ndarray:
 def certainty_equivalent(pool: HouseholdPool, h: int, config: EnvConfig, mean_return: float) -> float:
     """The constant consumption with the same expected utility as ``mean_return`` (an episode's mean return).
 
-    crra objective: euros a month, over the whole life (saving years and retirement); merton: the
+    crra objective: euros a month, over the whole life (saving years and retirement; whole-life
+    horizon: each month weighted by survival, the bequest term included in the return); merton: the
     terminal wealth, in units of the starting capital times that capital.
     """
     if config.reward == "merton":
@@ -269,12 +324,14 @@ def _wealth_grid(pool: HouseholdPool, h: int, config: EnvConfig, incomes: np.nda
     """A grid wide enough for the household.
 
     Without income: multiplicative around the starting capital (six standard deviations of the
-    all-equity log-return over the horizon). Otherwise from zero to four standard deviations above
-    saving the most at the best drift (and at least three times the retirement need), uniform in
-    ``log(wealth + shift)`` with ``shift`` a fiftieth of the need or capital: relative spacing above
-    it, absolute below.
+    all-equity log-return over the horizon, the whole life's included). Otherwise from zero to four
+    standard deviations above saving the most at the best drift (and at least three times the
+    retirement need), uniform in ``log(wealth + shift)`` with ``shift`` a fiftieth of the need or
+    capital: relative spacing above it, absolute below.
     """
     years = pool.n_accum[h] / 12.0
+    if is_life(config) and not config.max_savings_rate * float(incomes.sum()) > 0.0:
+        years += pool.n_decum[h] / 12.0
     market = household_market(pool, h)
     mean, variance = monthly_portfolio_moments(market, float(pool.fee_keep[h]), np.array([0.0, 1.0]))
     drift = 12.0 * float(np.max(np.abs(mean))) * years
@@ -377,10 +434,11 @@ def _household_problem(pool: HouseholdPool, h: int, config: EnvConfig, n_steps: 
                     float(config.max_savings_rate), 0.0, weights)
 
 
-def _policy_basis_ratio(pool: HouseholdPool, h: int, config: EnvConfig, solver: SolverGrid) -> float:
+def _policy_basis_ratio(pool: HouseholdPool, h: int, config: EnvConfig, solver: SolverGrid) -> float | np.ndarray:
     """The basis ratio at retirement of the optimal policy on the median market, from a coarse solve.
 
-    The household's own ratio when no tax applies (the ratio then does not matter).
+    Over the whole life, the ratio at the start of each retirement step. The household's own ratio
+    when no tax applies (the ratio then does not matter).
     """
     start = float(pool.wealth[h])
     own = float(pool.basis[h]) / start if start > 0.0 else 1.0
@@ -390,23 +448,29 @@ def _policy_basis_ratio(pool: HouseholdPool, h: int, config: EnvConfig, solver: 
                      equity_points=min(solver.equity_points, 11), nodes=min(solver.nodes, 8),
                      terminal_paths=min(solver.terminal_paths, 200), tolerance=max(solver.tolerance, 4e-3))
     policy = solve_household(pool, h, config, coarse, basis_ratio=own)
-    return median_path(pool, h, config, policy).basis_ratio
+    path = median_path(pool, h, config, policy)
+    if policy.life:
+        return path.basis_ratios
+    return path.basis_ratio
 
 
 def solve_household(
     pool: HouseholdPool, h: int, config: EnvConfig | None = None, solver: SolverGrid | None = None,
-    basis_ratio: float | None = None,
+    basis_ratio: float | np.ndarray | None = None,
 ) -> OptimalPolicy:
     """The optimal policy of household ``h`` of ``pool`` for the environment configured by ``config``.
 
-    ``basis_ratio`` (nominal basis per euro of capital at retirement) fixes the tax approximation;
-    by default it is the ratio that a coarse solve's policy reaches on the median market.
+    ``basis_ratio`` (nominal basis per euro of capital at retirement; whole life: one per retirement
+    step, or one for all) fixes the tax approximation; by default it is the ratio that a coarse
+    solve's policy reaches on the median market.
     """
     config = config or EnvConfig()
     solver = solver or SolverGrid()
     if config.reward == "merton" and not pool.wealth[h] > 0.0:
         raise ParameterError("households", "the merton reward needs a positive starting capital")
     started = time.perf_counter()
+    if is_life(config):
+        return _solve_life(pool, h, config, solver, basis_ratio, started)
     n_accum = int(pool.n_accum[h])
     sm = config.step_months
     n_steps = -(-n_accum // sm)
@@ -435,17 +499,151 @@ def solve_household(
     equity = np.empty_like(rate)
     values = np.empty_like(rate)
     terminal = np.ascontiguousarray(_terminal_table(pool, h, config, grid, solver, problem, ratio))
-    solve_stage(ACCUMULATION, problem.packed(grid), tables, terminal, controls, equities, solver.tolerance,
-                rate, equity, values)
+    solve_stage(ACCUMULATION, problem.packed(grid), tables, no_life(n_steps, sm), terminal, controls, equities,
+                solver.tolerance, rate, equity, values)
     policy = OptimalPolicy(grid, rate, equity, values, 0.0, sm, ratio, 0.0)
     start_y = np.interp(grid.position(np.array([pool.wealth[h]])), np.arange(grid.n), values[0])
     value = float(_from_space(start_y[0], problem.mode, problem.weights[0], config.gamma))
     return replace(policy, value=value, seconds=time.perf_counter() - started)
 
 
+def no_life(n_steps: int, step_months: int) -> tuple:
+    """The ``life`` tables of a stage without the whole life's terms (:mod:`mcsim.optimum.kernels`)."""
+    zeros = np.zeros((n_steps, step_months))
+    return (np.ones(n_steps), np.ones(n_steps), zeros, zeros, zeros, np.zeros(n_steps, dtype=np.bool_), np.zeros(2),
+            np.zeros(2))
+
+
+@dataclass(frozen=True)
+class LifeTimeline:
+    """The whole life's months and weights for household ``h`` (docs/whole-life.md).
+
+    float64[T] ``utility`` (``discount**(t/12) * S[t] / 12``, month t's utility weight) and
+    ``bequest`` (the weight of a death in month t); ``terminal`` the survivors' bequest weight at
+    the horizon; ``remaining[t]`` the total weight of months t.. on (terminal included). ``working``
+    and ``retired`` list each decision step's (first month, months).
+    """
+
+    n_accum: int
+    n_decum: int
+    utility: np.ndarray
+    bequest: np.ndarray
+    terminal: float
+    remaining: np.ndarray
+    working: list[tuple[int, int]]
+    retired: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, pool: HouseholdPool, h: int, config: EnvConfig) -> LifeTimeline:
+        """The timeline of household ``h`` under ``config``."""
+        n_accum, n_decum, sm = int(pool.n_accum[h]), int(pool.n_decum[h]), int(config.step_months)
+        months = n_accum + n_decum
+        survival = household_survival(pool, h)
+        discount = config.params().monthly_discount ** np.arange(months + 1)
+        weight = float(getattr(config, "bequest_weight", 0.0))
+        utility = discount[:months] * survival / 12.0
+        deaths = np.concatenate(([1.0], survival[:-1])) - survival
+        bequest = weight * discount[1:] * deaths
+        terminal = weight * discount[months] * survival[-1]
+        remaining = np.append(np.cumsum((utility + bequest)[::-1])[::-1], 0.0) + terminal
+        working = [(t, min(sm, n_accum - t)) for t in range(0, n_accum, sm)]
+        retired = [(n_accum + t, min(sm, n_decum - t)) for t in range(0, n_decum, sm)]
+        return cls(n_accum, n_decum, utility, bequest, float(terminal), remaining, working, retired)
+
+
+def life_stage(
+    pool: HouseholdPool, h: int, config: EnvConfig, life: LifeTimeline, retired: bool, nodes: int,
+    basis_ratios: np.ndarray | None = None,
+) -> tuple[tuple, tuple]:
+    """The kernels' ``tables`` and ``life`` tables of the working (``retired=False``) or retirement steps.
+
+    ``basis_ratios`` (one per retirement step) set the net share of a gross withdrawal.
+    """
+    sm = int(config.step_months)
+    steps = life.retired if retired else life.working
+    n_steps = len(steps)
+    n_months = np.array([n for _, n in steps], dtype=np.int64)
+    month = {name: np.zeros((n_steps, sm)) for name in ("income", "utility", "bequest", "other")}
+    incomes = household_incomes(pool, h)
+    for k, (t0, n) in enumerate(steps):
+        month["utility"][k, :n] = life.utility[t0 : t0 + n]
+        month["bequest"][k, :n] = life.bequest[t0 : t0 + n]
+        if retired:
+            month["other"][k, :n] = pool.other_income[h, t0 - life.n_accum : t0 - life.n_accum + n]
+        else:
+            month["income"][k, :n] = incomes[t0 : t0 + n]
+    market = household_market(pool, h)
+    fee_keep = float(pool.fee_keep[h])
+    growth, contributions, weights = step_tables(market, fee_keep, month["income"], n_months, nodes)
+    value_weight = np.array([life.remaining[t0] for t0, _ in steps] + [life.remaining[steps[-1][0] + steps[-1][1]]])
+    tables = (growth, contributions, weights, month["income"], month["utility"], n_months, np.zeros(n_steps),
+              value_weight, np.zeros(n_steps))
+    total = life.n_accum + life.n_decum
+    rate_scale, net_keep = np.ones(n_steps), np.ones(n_steps)
+    if retired:
+        rate_scale = np.array([min(1.0, LIFE_SPENDING_SCALE * n / (total - t0)) for t0, n in steps])
+        ratios = np.ones(n_steps) if basis_ratios is None else np.asarray(basis_ratios, dtype=float)
+        net_keep = 1.0 - float(pool.tax_rate[h]) * np.maximum(0.0, 1.0 - ratios)
+    log_mean, log_var = monthly_portfolio_moments(market, fee_keep, np.linspace(0.0, 1.0, FINE_EQUITIES))
+    life_tables = (rate_scale, net_keep, month["utility"], month["other"], month["bequest"],
+                   (month["bequest"] > 0.0).any(axis=1), log_mean, log_var)
+    return tables, life_tables
+
+
+def _solve_life(
+    pool: HouseholdPool, h: int, config: EnvConfig, solver: SolverGrid, basis_ratio: float | np.ndarray | None,
+    started: float,
+) -> OptimalPolicy:
+    """:func:`solve_household` over the whole life: the retirement steps, then the working steps."""
+    if config.reward != "crra":
+        raise ParameterError("reward", f"the whole life needs the crra reward (got {config.reward!r})")
+    life = LifeTimeline.of(pool, h, config)
+    reference = reference_consumption(pool, h)
+    grid = _wealth_grid(pool, h, config, household_incomes(pool, h), solver.wealth_points)
+    n_working, n_retired = len(life.working), len(life.retired)
+    if basis_ratio is None:
+        basis_ratio = _policy_basis_ratio(pool, h, config, solver)
+    ratios = np.broadcast_to(np.asarray(basis_ratio, dtype=float), (n_retired,)).copy()
+    for ratio in ratios:
+        number("basis_ratio", float(ratio), 0.0, 1e6)
+    problem = (CRRA_REWARD, CERTAINTY, float(config.gamma), float(reference), float(config.max_savings_rate), 0.0,
+               grid.x0, grid.dx, grid.shift)
+    controls = np.linspace(0.0, 1.0, solver.rate_points)
+    equities = np.linspace(0.0, 1.0, solver.equity_points)
+    rate = np.empty((n_working + n_retired, grid.n))
+    equity = np.empty_like(rate)
+    values = np.empty_like(rate)
+    # After the last step: the survivors' bequest (its weight is zero when there is none).
+    terminal = np.log(np.maximum(grid.wealth / (12.0 * reference), CONSUMPTION_FLOOR))[None, :]
+    if n_retired:
+        tables, life_tables = life_stage(pool, h, config, life, True, solver.nodes, ratios)
+        solve_stage(RETIREMENT, problem, tables, life_tables, terminal, controls, equities, solver.tolerance,
+                    rate[n_working:], equity[n_working:], values[n_working:])
+        if grid.wealth[0] == 0.0:
+            # Retired with nothing, every decision ties: take the next point's, so the policy is smooth there.
+            rate[n_working:, 0], equity[n_working:, 0] = rate[n_working:, 1], equity[n_working:, 1]
+        terminal = np.ascontiguousarray(values[n_working][None, :])
+    if n_working:
+        tables, life_tables = life_stage(pool, h, config, life, False, solver.nodes)
+        solve_stage(ACCUMULATION, problem, tables, life_tables, terminal, controls, equities, solver.tolerance,
+                    rate[:n_working], equity[:n_working], values[:n_working])
+    start_y = np.interp(grid.position(np.array([pool.wealth[h]])), np.arange(grid.n), values[0])
+    value = float(_from_space(start_y[0], CERTAINTY, life.remaining[0], config.gamma))
+    return OptimalPolicy(grid, rate, equity, values, value, int(config.step_months), float(ratios[0]) if n_retired else 1.0,
+                         time.perf_counter() - started, n_working, ratios)
+
+
 @dataclass(frozen=True)
 class MedianPath:
-    """The optimal policy along the median market (every shock zero): per step, start age, wealth and decisions."""
+    """The optimal policy along the median market (every shock zero): per step, start age, wealth and decisions.
+
+    Per decision step: ``monthly_saving`` and ``savings_rate`` (zero once retired),
+    ``monthly_consumption`` (disposable income less saving while working; the net withdrawal spread
+    over the step plus the other income once retired), ``monthly_withdrawal`` (the gross withdrawal
+    spread over the step) and ``withdrawal_rate`` (the share of wealth withdrawn at the step's
+    start), ``equity_share``, ``retired``. ``capital`` is the wealth at retirement, ``basis_ratio``
+    the nominal basis per euro of it; ``basis_ratios`` that at each retirement step's start (whole life).
+    """
 
     ages: np.ndarray
     wealth: np.ndarray
@@ -454,19 +652,35 @@ class MedianPath:
     equity_share: np.ndarray
     capital: float
     basis_ratio: float
+    monthly_consumption: np.ndarray = field(default_factory=lambda: np.empty(0))
+    monthly_withdrawal: np.ndarray = field(default_factory=lambda: np.empty(0))
+    withdrawal_rate: np.ndarray = field(default_factory=lambda: np.empty(0))
+    retired: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    basis_ratios: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON: one row per decision step."""
-        rows = zip(self.ages, self.wealth, self.monthly_saving, self.savings_rate, self.equity_share, strict=True)
-        return {
-            "by_age": [{"age": float(a), "wealth": float(w), "monthly_saving": float(s), "savings_rate": float(r),
-                        "equity_share": float(e)} for a, w, s, r, e in rows],
-            "capital_at_retirement": self.capital,
-        }
+        rows = []
+        for i, (a, w, s, r, e) in enumerate(zip(self.ages, self.wealth, self.monthly_saving, self.savings_rate,
+                                                self.equity_share, strict=True)):
+            row = {"age": float(a), "wealth": float(w), "monthly_saving": float(s), "savings_rate": float(r),
+                   "equity_share": float(e)}
+            if self.monthly_consumption.size:
+                row.update(phase="retired" if self.retired[i] else "working",
+                           monthly_consumption=float(self.monthly_consumption[i]),
+                           monthly_withdrawal=float(self.monthly_withdrawal[i]),
+                           withdrawal_rate=float(self.withdrawal_rate[i]))
+            rows.append(row)
+        return {"by_age": rows, "capital_at_retirement": self.capital}
 
 
 def median_path(pool: HouseholdPool, h: int, config: EnvConfig, policy: OptimalPolicy) -> MedianPath:
-    """Follow ``policy`` on the market whose monthly shocks are all zero (the env's monthly accounting)."""
+    """Follow ``policy`` on the market whose monthly shocks are all zero (the env's monthly accounting).
+
+    A whole-life policy is followed through retirement too: each retirement step withdraws its
+    share of wealth at the start, pays the tax on the gains share of the withdrawal (the basis
+    shrinks with the wealth), spends the net evenly over the step with the other income.
+    """
     market = household_market(pool, h)
     if market.model == NORMAL:
         gross = (1.0 + market.drift[:2]) / math.exp(market.inflation_drift)
@@ -475,26 +689,69 @@ def median_path(pool: HouseholdPool, h: int, config: EnvConfig, policy: OptimalP
     inflation = math.exp(market.inflation_drift)
     incomes = household_incomes(pool, h)
     n_accum = incomes.size
+    sm = config.step_months
+    n_working = -(-n_accum // sm)
+    n_steps = policy.n_steps if policy.life else n_working
     wealth, basis, price_level = float(pool.wealth[h]), float(pool.basis[h]), 1.0
-    ages, wealths, savings, rates, shares = [], [], [], [], []
-    for k in range(policy.n_steps):
-        rate, equity = (float(a) for a in policy.actions(np.array([k]), np.array([wealth]))[0])
-        months = range(k * config.step_months, min((k + 1) * config.step_months, n_accum))
-        ages.append(pool.start_age[h] + months[0] / 12.0)
-        wealths.append(wealth)
-        rates.append(rate * config.max_savings_rate)
-        shares.append(equity)
-        saved = 0.0
+    total = n_accum + int(pool.n_decum[h])
+    fee_keep, tax_rate = float(pool.fee_keep[h]), float(pool.tax_rate[h])
+    rows: dict[str, list[float]] = {name: [] for name in (
+        "ages", "wealth", "saving", "rate", "equity", "consumption", "withdrawal", "withdrawal_rate", "ratios")}
+    capital, capital_ratio = wealth, 1.0
+    for k in range(n_steps):
+        action, equity = (float(a) for a in policy.actions(np.array([k]), np.array([wealth]))[0])
+        retired = k >= n_working
+        first = n_accum + (k - n_working) * sm if retired else k * sm
+        months = range(first, min(first + sm, total if retired else n_accum))
+        if retired and k == n_working:
+            capital = wealth
+            capital_ratio = basis / (wealth * price_level) if wealth > 0.0 else 1.0
+        rows["ages"].append(pool.start_age[h] + months[0] / 12.0)
+        rows["wealth"].append(wealth)
+        rows["equity"].append(equity)
+        growth = (equity * gross[0] + (1.0 - equity) * gross[1]) * fee_keep
+        if retired:
+            ratio = basis / (wealth * price_level) if wealth > 0.0 else 1.0
+            rows["ratios"].append(ratio)
+            share = action * min(1.0, LIFE_SPENDING_SCALE * len(months) / (total - first))
+            withdrawn = share * wealth
+            net = withdrawn * (1.0 - tax_rate * max(0.0, 1.0 - ratio))
+            basis *= 1.0 - share
+            wealth -= withdrawn
+            other = pool.other_income[h, months[0] - n_accum : months[-1] + 1 - n_accum]
+            rows["saving"].append(0.0)
+            rows["rate"].append(0.0)
+            rows["consumption"].append(net / len(months) + float(np.mean(other)))
+            rows["withdrawal"].append(withdrawn / len(months))
+            rows["withdrawal_rate"].append(share)
+            for _ in months:
+                price_level *= inflation
+                wealth *= growth
+            continue
+        saved = consumed = 0.0
         for t in months:
             price_level *= inflation
-            saving = rate * config.max_savings_rate * incomes[t]
-            wealth = wealth * (equity * gross[0] + (1.0 - equity) * gross[1]) * pool.fee_keep[h] + saving
+            saving = action * config.max_savings_rate * incomes[t]
+            wealth = wealth * growth + saving
             basis += saving * price_level
             saved += saving
-        savings.append(saved / len(months))
-    ratio = basis / (wealth * price_level) if wealth > 0.0 else 1.0
-    return MedianPath(np.array(ages), np.array(wealths), np.array(savings), np.array(rates), np.array(shares),
-                      float(wealth), float(ratio))
+            consumed += incomes[t] - saving
+        rows["saving"].append(saved / len(months))
+        rows["rate"].append(action * config.max_savings_rate)
+        rows["consumption"].append(consumed / len(months))
+        rows["withdrawal"].append(0.0)
+        rows["withdrawal_rate"].append(0.0)
+    if not policy.life or n_steps == n_working:
+        capital = wealth
+        capital_ratio = basis / (wealth * price_level) if wealth > 0.0 else 1.0
+    arrays = {name: np.array(values) for name, values in rows.items()}
+    retired = np.arange(n_steps) >= n_working
+    extra = {}
+    if policy.life:
+        extra = {"monthly_consumption": arrays["consumption"], "monthly_withdrawal": arrays["withdrawal"],
+                 "withdrawal_rate": arrays["withdrawal_rate"], "retired": retired, "basis_ratios": arrays["ratios"]}
+    return MedianPath(arrays["ages"], arrays["wealth"], arrays["saving"], arrays["rate"], arrays["equity"],
+                      float(capital), float(capital_ratio), **extra)
 
 
 @dataclass(frozen=True)
@@ -568,9 +825,9 @@ def solve_consumption(
         tables = (growth, contributions, weights, np.zeros((n_steps, step_months)), np.zeros((n_steps, step_months)),
                   n_months, utility_weight, value_weight, other)
         problem = (CRRA_REWARD, CERTAINTY, float(gamma), float(reference), 1.0, 0.0, grid.x0, grid.dx, grid.shift)
-        solve_stage(CONSUMPTION, problem, tables, np.ascontiguousarray(terminal), np.linspace(0.0, 1.0, solver.rate_points),
-                    np.linspace(0.0, 1.0, solver.equity_points), solver.tolerance, consumption[:-1], equity[:-1],
-                    values[:-1])
+        solve_stage(CONSUMPTION, problem, tables, no_life(n_steps, step_months), np.ascontiguousarray(terminal),
+                    np.linspace(0.0, 1.0, solver.rate_points), np.linspace(0.0, 1.0, solver.equity_points),
+                    solver.tolerance, consumption[:-1], equity[:-1], values[:-1])
     return ConsumptionPolicy(grid, consumption, equity, values, value_weight, float(gamma), float(reference))
 
 
