@@ -26,7 +26,7 @@ from .jit import jit
 from .market import NORMAL, STUDENT_T
 from .mortality import FIXED, death_month
 from .rng import seed_stream, standard_gamma, standard_normal, uniform
-from .withdrawal import MEMORY_SIZE, MERTON, TARGET, VPW, WITHDRAWN, merton_allocation, yearly_amount
+from .withdrawal import MEMORY_SIZE, MERTON, TARGET, VPW, WITHDRAWN, merton_allocation, merton_inputs, yearly_amount
 
 NOT_DEPLETED = -1
 """Depletion month of a path whose money lasts to the end."""
@@ -223,8 +223,8 @@ def decumulate(real_gross, inflation, first, balances, basis, plan, price_level,
 
 
 @jit
-def retire(real_gross, inflation, first, balances, basis, plan, rule, price_level, allocation, memory, n_live, fan_row,
-           spend_row):
+def retire(real_gross, inflation, first, balances, basis, plan, params, rule, price_level, allocation, memory, n_live,
+           fan_row, spend_row):
     """Retirement months ``first .. first + n_live - 1``: grow, then pay the withdrawal rule's amount.
 
     The rule decides each year's amount at the start of the year (:func:`yearly_amount`); ``target``
@@ -238,9 +238,9 @@ def retire(real_gross, inflation, first, balances, basis, plan, rule, price_leve
     """
     record = fan_row.size > 0
     record_spending = spend_row.size > 0
-    kind = rule.rule
+    kind = params.rule
     net = kind == TARGET or kind == MERTON
-    final = rule.vpw_months if kind == VPW else (rule.target.size if kind == MERTON else -1)
+    final = params.vpw_months if kind == VPW else (params.horizon_months if kind == MERTON else -1)
     mix = plan.allocation
     wealth = balances.sum()
     depleted = NOT_DEPLETED
@@ -250,9 +250,10 @@ def retire(real_gross, inflation, first, balances, basis, plan, rule, price_leve
         month = first + j
         if j % 12 == 0:
             if kind != TARGET:
-                monthly = yearly_amount(rule, memory, j // 12, j, wealth, price_level) / 12.0
+                share, future_income, income = merton_inputs(params, rule, j // 12)
+                monthly = yearly_amount(params, memory, j // 12, j, wealth, price_level, share, future_income, income) / 12.0
                 if kind == MERTON:
-                    merton_allocation(rule, wealth, j // 12, allocation)
+                    merton_allocation(params, rule, wealth, j // 12, allocation)
                     mix = allocation
             spent = 0.0
         price_level *= inflation[month]
@@ -282,7 +283,7 @@ def retire(real_gross, inflation, first, balances, basis, plan, rule, price_leve
 
 
 @jit
-def simulate_path(state, market, plan, rule, n_accum, real_gross, inflation, scratch, accounts, allocation, memory,
+def simulate_path(state, market, plan, params, rule, n_accum, real_gross, inflation, scratch, accounts, allocation, memory,
                   fan_row, spend_row):
     """Run one path from today to the horizon (or the retiree's death): save for ``n_accum`` months, then withdraw.
 
@@ -298,9 +299,9 @@ def simulate_path(state, market, plan, rule, n_accum, real_gross, inflation, scr
     state = draw_real_returns(state, market, real_gross, inflation, scratch)
     n_decum = plan.needs.size
     lived = n_decum
-    if rule.mortality != FIXED:
+    if params.mortality != FIXED:
         u, state = uniform(state)
-        lived = death_month(rule.mortality, rule.modal_age, rule.dispersion, rule.retirement_age, n_decum, u)
+        lived = death_month(params.mortality, params.modal_age, params.dispersion, params.retirement_age, n_decum, u)
     record = fan_row.size > 0
     balances = accounts[0]
     basis = accounts[1]
@@ -323,7 +324,7 @@ def simulate_path(state, market, plan, rule, n_accum, real_gross, inflation, scr
     if spend_row.size > 0:
         spend_row[:] = np.nan
     depleted, terminal = retire(
-        real_gross, inflation, n_accum, balances, basis, plan, rule, price_level, allocation, memory, lived,
+        real_gross, inflation, n_accum, balances, basis, plan, params, rule, price_level, allocation, memory, lived,
         retired_fan, spend_row,
     )
     depletion = NOT_DEPLETED if depleted == NOT_DEPLETED else n_accum + depleted
@@ -331,7 +332,7 @@ def simulate_path(state, market, plan, rule, n_accum, real_gross, inflation, scr
 
 
 @jit(parallel=True)
-def simulate_paths(seed, first_path, market, plan, rule, n_accum, capital, depletion, terminal, lived, fan, spending):
+def simulate_paths(seed, first_path, market, plan, params, rule, n_accum, capital, depletion, terminal, lived, fan, spending):
     """Run paths ``first_path .. first_path + capital.size - 1`` in parallel over paths.
 
     Writes float64 ``capital`` and ``terminal`` and int64 ``depletion`` and ``lived`` (each
@@ -352,7 +353,7 @@ def simulate_paths(seed, first_path, market, plan, rule, n_accum, capital, deple
         fan_row = fan[p] if fan.shape[0] > 0 else no_row
         spend_row = spending[p] if spending.shape[0] > 0 else no_row
         capital[p], depletion[p], terminal[p], lived[p] = simulate_path(
-            seed_stream(seed, first_path + p), market, plan, rule, n_accum, real_gross, inflation, scratch, accounts,
+            seed_stream(seed, first_path + p), market, plan, params, rule, n_accum, real_gross, inflation, scratch, accounts,
             allocation, memory, fan_row, spend_row,
         )
 

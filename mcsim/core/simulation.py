@@ -158,12 +158,13 @@ class Yardstick:
 
 def spending_reference(arrays: ProfileArrays) -> float:
     """The unit of spending utilities: the mean monthly target (1 euro when there is none)."""
-    return max(float(arrays.rule.target.mean()), 1.0) if arrays.rule.target.size else 1.0
+    target = arrays.rule.arrays.target
+    return max(float(target.mean()), 1.0) if target.size else 1.0
 
 
 def yearly_target(arrays: ProfileArrays) -> np.ndarray:
     """Mean monthly spending target of each retirement year."""
-    target = arrays.rule.target
+    target = arrays.rule.arrays.target
     n_years = -(-target.size // 12)
     padded = np.full(n_years * 12, np.nan)
     padded[: target.size] = target
@@ -196,7 +197,8 @@ def run_paths(
         stop = min(n_paths, start + CHUNK_PATHS)
         spending = kept[start:stop] if record_spending else np.empty((stop - start, n_years))
         simulate_paths(
-            np.uint64(seed), np.uint64(first_path + start), arrays.market, arrays.plan, arrays.rule, arrays.n_accum,
+            np.uint64(seed), np.uint64(first_path + start), arrays.market, arrays.plan, arrays.rule.params, arrays.rule.arrays,
+            arrays.n_accum,
             capital[start:stop], depletion[start:stop], terminal[start:stop], lived[start:stop],
             fan[start:stop] if record_fan else fan, spending,
         )

@@ -61,12 +61,10 @@ SHARE_POINTS = 1001
 """Equity shares searched for Merton's optimal mix."""
 
 
-class WithdrawalArrays(NamedTuple):
-    """A withdrawal rule as the kernels see it (rates as decimals, ages as months from retirement).
+class RuleParams(NamedTuple):
+    """A withdrawal rule's scalars (rates as decimals, ages as months from retirement), and the mortality.
 
-    ``consumption_share`` and ``other_value`` are float64[n_years] (merton only, else empty);
-    ``other_income`` float64[n_decum] is the monthly pension and additional income, ``target``
-    float64[n_decum] the monthly spending target; ``death`` settings draw the retiree's death month.
+    Scalars only, so that the yearly decision takes them without reference counting.
     """
 
     rule: int
@@ -74,23 +72,46 @@ class WithdrawalArrays(NamedTuple):
     guardrail: float
     adjustment: float
     protect_months: int
+    horizon_months: int
     real_return: float
     vpw_months: int
     floor: float
     ceiling: float
     max_raise: float
     max_cut: float
-    consumption_share: np.ndarray
-    other_value: np.ndarray
     equity_share: float
     equity_index: int
     safe_index: int
-    other_income: np.ndarray
-    target: np.ndarray
     mortality: int
     modal_age: float
     dispersion: float
     retirement_age: float
+
+
+class RuleArrays(NamedTuple):
+    """A withdrawal rule's arrays.
+
+    ``consumption_share``, ``other_value`` and ``year_income`` are float64[n_years] (merton only,
+    else empty): the consumption share of total wealth, the value of the other income of the
+    following years and the other income of the year itself; ``other_income`` float64[n_decum] is
+    the monthly pension and additional income, ``target`` float64[n_decum] the monthly spending target.
+    """
+
+    consumption_share: np.ndarray
+    other_value: np.ndarray
+    year_income: np.ndarray
+    other_income: np.ndarray
+    target: np.ndarray
+
+
+class WithdrawalArrays(NamedTuple):
+    """A withdrawal rule for the kernels, which take its ``params`` and ``arrays`` as two arguments.
+
+    (Numba's parallel loops cannot take a tuple nested in a tuple.)
+    """
+
+    params: RuleParams
+    arrays: RuleArrays
 
 
 def _year_sums(monthly: np.ndarray) -> np.ndarray:
@@ -194,6 +215,7 @@ def withdrawal_arrays(
     equity_share = 0.0
     consumption_share = np.empty(0)
     other_value = np.empty(0)
+    year_income = np.empty(0)
     model, modal_age, dispersion = mortality
     if rule == MERTON:
         equity_index = assets.index(withdrawal.parameter("equity_asset"))
@@ -207,7 +229,7 @@ def withdrawal_arrays(
         )
         # Present value at the start of year y of the other income of years y, y+1, ..., paid monthly
         # (counted at the start of its year), discounted at the safe return and survival.
-        yearly = _year_sums(other_income)
+        yearly = year_income = _year_sums(other_income)
         other_value = np.zeros(n_years)
         running = 0.0
         for y in range(n_years - 1, -1, -1):
@@ -217,30 +239,35 @@ def withdrawal_arrays(
     vpw_months = months_between(retirement_age, float(withdrawal.parameter("horizon_age"))) if rule == VPW else 0
     rate = withdrawal.parameter("rate_pct") if "rate_pct" in WITHDRAWAL_PARAMETERS[withdrawal.rule] else 0.0
     dynamic = rule == FLOOR_CEILING and bool(withdrawal.parameter("dynamic"))
-    return WithdrawalArrays(
+    params = RuleParams(
         rule=rule,
         rate=float(rate) / 100.0,
         guardrail=_decimal(withdrawal, "guardrail_pct"),
         adjustment=_decimal(withdrawal, "adjustment_pct"),
         protect_months=int(round(12.0 * withdrawal.parameter("protect_years"))) if rule == GUYTON_KLINGER else 0,
+        horizon_months=int(n_decum),
         real_return=_decimal(withdrawal, "real_return_pct"),
         vpw_months=vpw_months,
         floor=_decimal(withdrawal, "floor_pct"),
         ceiling=_decimal(withdrawal, "ceiling_pct"),
         max_raise=_decimal(withdrawal, "max_raise_pct") if dynamic else math.inf,
         max_cut=_decimal(withdrawal, "max_cut_pct") if dynamic else 1.0,
-        consumption_share=consumption_share,
-        other_value=other_value,
         equity_share=float(equity_share),
         equity_index=int(equity_index),
         safe_index=int(safe_index),
-        other_income=np.ascontiguousarray(other_income, dtype=float),
-        target=np.ascontiguousarray(target, dtype=float),
         mortality=int(model),
         modal_age=float(modal_age),
         dispersion=float(dispersion),
         retirement_age=float(retirement_age),
     )
+    arrays = RuleArrays(
+        consumption_share=consumption_share,
+        other_value=other_value,
+        year_income=year_income,
+        other_income=np.ascontiguousarray(other_income, dtype=float),
+        target=np.ascontiguousarray(target, dtype=float),
+    )
+    return WithdrawalArrays(params, arrays)
 
 
 def _decimal(withdrawal: Withdrawal, name: str) -> float:
@@ -251,12 +278,14 @@ def _decimal(withdrawal: Withdrawal, name: str) -> float:
 
 
 @jit
-def yearly_amount(rule, memory, year, months_done, balance, price_level):
+def yearly_amount(rule, memory, year, months_done, balance, price_level, consumption_share, future_income, income):
     """The rule's amount for retirement year ``year`` (per year, euros of today), from the balance at its start.
 
-    ``months_done`` months of retirement are behind; ``memory`` (float64[MEMORY_SIZE]) carries the
-    rule's state from year to year and is updated here. For NET_RULES the amount is what the
-    household receives, for the others what leaves the portfolio.
+    ``rule`` is a :class:`RuleParams`; ``months_done`` months of retirement are behind; ``memory``
+    (float64[MEMORY_SIZE]) carries the rule's state from year to year and is updated here. The
+    merton rule also takes the year's consumption share, the value of the other income of the
+    following years and the year's own other income (:func:`merton_inputs`). For NET_RULES the
+    amount is what the household receives, for the others what leaves the portfolio.
     """
     kind = rule.rule
     amount = 0.0
@@ -275,7 +304,7 @@ def yearly_amount(rule, memory, year, months_done, balance, price_level):
                 amount *= memory[START_PRICE] / price_level  # no inflation raise after a losing year
             if balance > 0.0:
                 current = amount / balance
-                months_left = rule.target.size - months_done
+                months_left = rule.horizon_months - months_done
                 if current > rule.rate * (1.0 + rule.guardrail) and months_left > rule.protect_months:
                     amount *= 1.0 - rule.adjustment
                 elif current < rule.rate * (1.0 - rule.guardrail):
@@ -296,12 +325,7 @@ def yearly_amount(rule, memory, year, months_done, balance, price_level):
             amount = min(max(amount, memory[LAST] * (1.0 - rule.max_cut)), memory[LAST] * (1.0 + rule.max_raise))
             amount = min(max(amount, rule.floor * memory[FIRST]), rule.ceiling * memory[FIRST])
     elif kind == MERTON:
-        total = balance + rule.other_value[year]
-        start = 12 * year
-        pensions = 0.0
-        for m in range(start, min(start + 12, rule.other_income.size)):
-            pensions += rule.other_income[m]
-        amount = max(0.0, rule.consumption_share[year] * (total + pensions) - pensions)
+        amount = max(0.0, consumption_share * (balance + future_income + income) - income)
     if year == 0:
         memory[FIRST] = amount
     memory[LAST] = amount
@@ -311,8 +335,20 @@ def yearly_amount(rule, memory, year, months_done, balance, price_level):
     return amount
 
 
+@jit(inline=True)
+def merton_inputs(params, arrays, year):
+    """(consumption share, value of the following years' other income, the year's other income) of year ``year``.
+
+    ``params`` and ``arrays`` are a rule's :class:`RuleParams` and :class:`RuleArrays`; zeros for
+    the rules other than merton.
+    """
+    if params.rule != MERTON:
+        return 0.0, 0.0, 0.0
+    return arrays.consumption_share[year], arrays.other_value[year], arrays.year_income[year]
+
+
 @jit
-def merton_allocation(rule, balance, year, allocation):
+def merton_allocation(params, arrays, balance, year, allocation):
     """Fill every account's row of ``allocation`` (float64[n_accounts, n_assets]) with the merton rule's mix.
 
     Merton's share of total wealth (the balance at the start of ``year`` plus the value of the
@@ -320,7 +356,7 @@ def merton_allocation(rule, balance, year, allocation):
     """
     share = 1.0
     if balance > 0.0:
-        share = min(1.0, rule.equity_share * (balance + rule.other_value[year]) / balance)
+        share = min(1.0, params.equity_share * (balance + arrays.other_value[year]) / balance)
     allocation[:, :] = 0.0
-    allocation[:, rule.equity_index] = share
-    allocation[:, rule.safe_index] = 1.0 - share
+    allocation[:, params.equity_index] = share
+    allocation[:, params.safe_index] = 1.0 - share

@@ -27,6 +27,7 @@ from ..core.withdrawal import (
     TARGET,
     WITHDRAWN,
     WithdrawalArrays,
+    merton_inputs,
     withdrawal_arrays,
     yearly_amount,
 )
@@ -105,22 +106,26 @@ class WithdrawalPolicy:
             w = float(wealth[b])
             if done == 0:
                 self._memory[b] = 0.0
+            kind = rule.params.rule
             if done % 12 == 0:
-                self._amount[b] = yearly_amount(rule, self._memory[b], done // 12, done, w, float(price_level[b]))
-            if rule.rule == TARGET:
+                share, future_income, income = merton_inputs(rule.params, rule.arrays, done // 12)
+                self._amount[b] = yearly_amount(
+                    rule.params, self._memory[b], done // 12, done, w, float(price_level[b]), share, future_income, income
+                )
+            if kind == TARGET:
                 amount = float(pool.needs[h, done : done + months_in_step].sum())
             else:
                 amount = self._amount[b] * months_in_step / 12.0
             gross = amount
-            if rule.rule in (TARGET, MERTON) and w > 0.0:
+            if kind in (TARGET, MERTON) and w > 0.0:
                 gains = max(0.0, 1.0 - basis[b] / (w * price_level[b]))
                 gross = amount / max(1.0 - pool.tax_rate[h] * gains, 1e-12)
             self._memory[b, WITHDRAWN] += gross
             scale = min(1.0, LIFE_SPENDING_SCALE * months_in_step / left)
             actions[b, 0] = min(1.0, gross / (w * scale)) if w > 0.0 else 0.0
-            if rule.rule == MERTON:
-                share = 1.0
-                if w > 0.0:
-                    share = min(1.0, rule.equity_share * (w + rule.other_value[done // 12]) / w)
-                actions[b, 1] = share
+            if kind == MERTON and w > 0.0:
+                total = w + rule.arrays.other_value[done // 12]
+                actions[b, 1] = min(1.0, rule.params.equity_share * total / w)
+            elif kind == MERTON:
+                actions[b, 1] = 1.0
         return actions
