@@ -392,8 +392,10 @@ def profile_show(name: str, as_json: bool) -> None:
               help="Subprocess workers (default min(12, max(4, cores-2))).")
 @click.option("--mc-train", type=Bounded(int, 1, 100_000), default=50, show_default=True,
               help="Monte Carlo paths of the terminal reward while training.")
-@click.option("--reward", type=click.Choice(["planner", "crra"]), default="planner", show_default=True,
-              help="Objective: the planner's (funded probability, quality of life, risk) or lifetime CRRA utility.")
+@click.option("--reward", type=click.Choice(["planner", "crra"]), default=None,
+              help="Objective: the planner's (funded probability, quality of life, risk) or lifetime CRRA utility.  "
+                   "[default: planner; crra with --horizon life]")
+@horizon_options
 @click.option("--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=2.0, show_default=True,
               help="Relative risk aversion of the CRRA utilities.")
 @seed_option
@@ -405,8 +407,8 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
-          device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, reward: str, gamma: float, seed: int,
-          out: str | None, resume: bool, torch_threads: int) -> None:
+          device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, reward: str | None, horizon: str,
+          bequest_weight: float, gamma: float, seed: int, out: str | None, resume: bool, torch_threads: int) -> None:
     """Train an agent on a mixture of households and save it in a run directory.
 
     \b
@@ -415,6 +417,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
       mcsim train --profiles 50 --episodes 20 --network standard --out runs/quick
       mcsim train --profile default --episodes 3000 # one household
       mcsim train --reward crra                     # lifetime CRRA utility (certainty equivalents)
+      mcsim train --horizon life                    # saving, then spending and investing in retirement
       mcsim train --out runs/quick --resume         # continue after Ctrl-C
       mcsim train --resume                          # the most recent unfinished runs/sb3-ppo-seed0[-k]
     """
@@ -426,7 +429,8 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
     given = {
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
         "profile": profile, "network": network, "device": device, "vec": vec, "n_envs": n_envs, "workers": workers,
-        "mc_train": mc_train, "reward": reward, "gamma": gamma, "seed": seed, "torch_threads": torch_threads,
+        "mc_train": mc_train, "reward": reward, "horizon": horizon, "bequest_weight": bequest_weight, "gamma": gamma,
+        "seed": seed, "torch_threads": torch_threads,
     }
     if resume:
         # Resume the run as it was configured; options given on this command line override it.
@@ -436,7 +440,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
         if out is None:
             click.echo(resume_note(config))
     else:
-        config = TrainConfig(**given, out=out)
+        config = TrainConfig(**{**given, "reward": horizon_reward(reward, horizon, bequest_weight)}, out=out)
     progress = Reporter("starting the training")
     trainer = Trainer(config, console=progress.console, progress=progress)
     if trainer.finished:
@@ -467,6 +471,11 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
     With several runs (say, several seeds) it also reports the policy over runs: each run's value, and from
     3 runs the mean and its 95% interval (a share's within 0 and 100%).
 
+    A run trained over the whole life (--horizon life) meets each saving baseline spending by each
+    withdrawal rule, and the optimum over the whole life: certainty-equivalent consumption, its share
+    of the optimum's, capital at retirement and spending in retirement (each rule with its best saving
+    baseline; --json has every pair).
+
     \b
     Examples:
       mcsim evaluate runs/sb3-ppo-seed0 --profiles 20 --mc 1000
@@ -475,6 +484,7 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
     from ..training.reports import evaluate_runs
     from .progress import Reporter
     from .render import evaluation_table, print_view
+    from .render_life import life_evaluation_table
 
     with Reporter("evaluating") as progress:
         report = evaluate_runs(list(runs), n_households, n_paths, seed, optimum, progress=progress)
@@ -482,7 +492,11 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
         print_json(report.to_dict())
         return
     for run, evaluation in report.evaluations.items():
-        print_view(evaluation_table(evaluation, f"{run}: {evaluation.n_households} households x {n_paths:,} paths"))
+        title = f"{run}: {evaluation.n_households} households x {n_paths:,} paths"
+        if evaluation.life:
+            print_view(life_evaluation_table(evaluation, f"{title}, over the whole life"))
+        else:
+            print_view(evaluation_table(evaluation, title))
         click.echo(report.summary_line(run))
     if len(report.evaluations) > 1:
         click.echo(report.aggregate_line())
@@ -504,17 +518,24 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
             optimum: bool) -> None:
     """Show a trained policy's strategy for one household, its evaluation and the baselines'.
 
+    A run trained over the whole life (--horizon life) shows its strategy through retirement (spending
+    and equity share by phase) beside each saving baseline with each withdrawal rule.
+
     \b
     Examples:
       mcsim predict runs/sb3-ppo-seed0 mid_career_family --plot strategy.png
       mcsim predict runs/sb3-ppo-seed0 --runtime onnx   # after mcsim export-onnx, no torch needed
     """
     from ..training.reports import predict_household
+    from ..training.rundirs import read_manifest
     from .plot import check_output_path, write_strategy_chart
     from .progress import Reporter
     from .render import evaluation_table, phases_table, print_view
+    from .render_life import life_evaluation_table, life_phases_table
 
     if plot is not None:
+        if read_manifest(run)["env"].get("horizon") == "life":
+            raise BadInput("--plot: the strategy chart covers runs of --horizon retirement only (drop --plot)")
         check_output_path(plot)
     with Reporter("predicting") as progress:
         prediction = predict_household(run, profile, n_paths, seed, runtime, optimum, progress=progress)
@@ -524,8 +545,13 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
     if as_json:
         print_json(prediction.to_dict())
         return
+    title = f"{prediction.profile}: {n_paths:,} paths, same for every strategy"
+    if prediction.evaluation.life:
+        print_view(life_phases_table(prediction.phases))
+        print_view(life_evaluation_table(prediction.evaluation, f"{title}, over the whole life"))
+        return
     print_view(phases_table(prediction.phases))
-    print_view(evaluation_table(prediction.evaluation, f"{prediction.profile}: {n_paths:,} paths, same for every strategy"))
+    print_view(evaluation_table(prediction.evaluation, title))
     if plot is not None:
         click.echo(f"Strategy chart written to {plot}")
 

@@ -1,4 +1,12 @@
-"""Built-in plugin: the classic strategies as agents (no training), registered like any plugin."""
+"""Built-in plugin: the classic strategies as agents (no training), registered like any plugin.
+
+Over the whole life (``horizon="life"``) a saving baseline spends in retirement by a withdrawal rule
+of the core (:class:`~mcsim.env.withdrawal_policies.WithdrawalPolicy`). The rules are not backends
+of their own (7 rules x 4 saving baselines would crowd ``mcsim agents``): each saving backend takes
+a ``withdrawal`` key in its configuration, a rule's name or a table ``{"rule": ..., parameters}``,
+and :func:`life_baselines` enumerates every combination for the whole life's evaluations, named
+``SAVING/RULE`` (``glide-path/vpw``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..env.policies import Bisection, ConstantMix, GlidePath, OwnPlan, Policy
+from ..core.errors import ParameterError
+from ..core.profile import WITHDRAWAL_PARAMETERS
+from ..env.policies import BASELINES, Bisection, ConstantMix, GlidePath, OwnPlan, Policy
 from ..env.vec_env import NumbaVecEnv
+from ..env.withdrawal_policies import WithdrawalPolicy, withdrawal_rule
 from .agents import Agent, AgentBackend
 from .hookspecs import hookimpl
 
@@ -39,8 +50,58 @@ class PolicyBackend(AgentBackend):
         self.make_policy = make_policy
 
     def create(self, env: NumbaVecEnv, config: dict[str, Any]) -> Agent:
-        """The rule as an agent in ``env``."""
-        return PolicyAgent(self.make_policy(config), env)
+        """The rule as an agent in ``env``; with a ``withdrawal`` key, spending by that rule once retired."""
+        settings = dict(config)
+        withdrawal = settings.pop("withdrawal", None)
+        policy = self.make_policy(settings)
+        if withdrawal is not None:
+            policy = WithdrawalPolicy(policy, *withdrawal_setting(withdrawal))
+        return PolicyAgent(policy, env)
+
+
+WITHDRAWAL_RULES: tuple[str, ...] = tuple(WITHDRAWAL_PARAMETERS)
+"""The core's withdrawal rules, in the order the whole life's evaluations list them."""
+
+
+def withdrawal_setting(value: Any) -> tuple[str, dict[str, Any]]:
+    """A ``withdrawal`` configuration value as (rule, parameters), validated (one-line errors).
+
+    ``value`` is a rule's name or a table with ``rule`` and the rule's parameters.
+    """
+    if isinstance(value, str):
+        rule, parameters = value, {}
+    elif isinstance(value, dict) and isinstance(value.get("rule"), str):
+        parameters = {key: item for key, item in value.items() if key != "rule"}
+        rule = value["rule"]
+    else:
+        raise ParameterError("withdrawal", f"must be a rule's name ({', '.join(WITHDRAWAL_RULES)}) or a table "
+                                           f"with its 'rule' and parameters (got {value!r})")
+    withdrawal_rule(rule, parameters)
+    return rule, parameters
+
+
+def baseline_name(saving: str, rule: str) -> str:
+    """The name of saving baseline ``saving`` spending by withdrawal rule ``rule``: ``SAVING/RULE``."""
+    return f"{saving}/{rule}"
+
+
+def split_baseline_name(name: str) -> tuple[str, str] | None:
+    """(saving baseline, withdrawal rule) of a :func:`baseline_name`, or None for any other strategy."""
+    saving, _, rule = name.partition("/")
+    return (saving, rule) if saving in BASELINES and rule in WITHDRAWAL_RULES else None
+
+
+def life_baselines(savings: tuple[str, ...] | None = None, rules: tuple[str, ...] = WITHDRAWAL_RULES) -> dict[str, Policy]:
+    """The baselines over the whole life: each saving baseline with each withdrawal rule (default parameters).
+
+    Fresh policies on every call (a withdrawal policy keeps each roll-out's yearly state); the saving
+    baselines are :data:`~mcsim.env.policies.BASELINES`' own, so the bisection's savings are computed
+    once per pool. Ordered by saving baseline, then rule.
+    """
+    return {
+        baseline_name(saving, rule): WithdrawalPolicy(BASELINES[saving], rule)
+        for saving in (savings or tuple(BASELINES)) for rule in rules
+    }
 
 
 BACKENDS = (

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ParameterError
+from ..env.environment import observation_names
 from .agents import Agent
 from .manager import load_plugins, pm
 
@@ -48,6 +49,11 @@ def get_exporter(name: str, install_hint: str) -> Exporter:
     if name not in found:
         raise ParameterError(name, f"no {name} exporter is installed: {install_hint}")
     return found[name]
+
+
+def observation_layout(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """The features a run's policy reads, in order: its horizon's (11 to retirement, 18 over the whole life)."""
+    return observation_names(str(manifest.get("env", {}).get("horizon", "retirement")))
 
 
 def actor_of(agent: Agent, run: str | Path) -> Any:

@@ -1,4 +1,9 @@
-"""What ``mcsim evaluate`` and ``mcsim predict`` compute: trained runs beside the baselines."""
+"""What ``mcsim evaluate`` and ``mcsim predict`` compute: trained runs beside the baselines.
+
+A run trained over the whole life (``horizon="life"``) is evaluated in its own environment (its
+manifest's), beside each saving baseline spending by each withdrawal rule
+(:func:`~mcsim.plugins.baseline_agents.life_baselines`) and the optimum over the whole life.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from ..env.environment import EnvConfig
 from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
 from ..env.policies import BASELINES, rollout
 from ..optimum.solver import MedianPath, OptimalPolicy, SolverGrid, median_path
-from .evaluation import OPTIMUM, Evaluation, Phase, evaluate, strategy_phases
+from ..plugins.baseline_agents import life_baselines
+from .evaluation import OPTIMUM, Evaluation, Phase, evaluate, retirement_steps, strategy_phases
 from .trainer import load_agent
 
 HELD_OUT_SEED = 7_777_777_777
@@ -91,23 +97,26 @@ class RunsReport:
     evaluations: dict[str, Evaluation]
     policy: str = "policy"
 
-    @property
-    def baselines(self) -> list[str]:
-        """Names of the baselines evaluated."""
-        return list(BASELINES)
+    def baselines(self, run: str) -> list[str]:
+        """Names of the baselines evaluated beside ``run``'s policy (over the whole life, saving x withdrawal)."""
+        evaluation = self.evaluations[run]
+        names = evaluation.by_household[0] if evaluation.by_household else evaluation.overall
+        return [name for name in names if name not in (self.policy, OPTIMUM)]
 
     def win_share(self, run: str) -> float:
         """Share of households on which the run's policy beats the best baseline there."""
         evaluation = self.evaluations[run]
-        return evaluation.wins(self.policy, self.baselines) / evaluation.n_households
+        return evaluation.wins(self.policy, self.baselines(run)) / evaluation.n_households
 
     def summary_line(self, run: str) -> str:
         """One line: how often the policy beats the best baseline."""
         evaluation = self.evaluations[run]
-        wins = evaluation.wins(self.policy, self.baselines)
-        ties = evaluation.ties(self.policy, self.baselines)
+        baselines = self.baselines(run)
+        wins = evaluation.wins(self.policy, baselines)
+        ties = evaluation.ties(self.policy, baselines)
         tied = f"; ties with it on {ties} (the same objective, e.g. both fully funded without saving)" if ties else ""
-        return (f"The policy beats the best baseline on {wins} of {evaluation.n_households} households "
+        which = f" (of the {len(baselines)} saving baseline x withdrawal rule pairs)" if evaluation.life else ""
+        return (f"The policy beats the best baseline{which} on {wins} of {evaluation.n_households} households "
                 f"({100 * wins / evaluation.n_households:.0f}%){tied}.")
 
     def aggregate(self) -> dict[str, Any]:
@@ -131,16 +140,19 @@ class RunsReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         data: dict[str, Any] = {
-            "runs": {run: {**e.to_dict(self.policy, self.baselines)} for run, e in self.evaluations.items()},
+            "runs": {run: {**e.to_dict(self.policy, self.baselines(run))} for run, e in self.evaluations.items()},
         }
         if len(self.evaluations) > 1:
             data["aggregate"] = self.aggregate()
         return data
 
 
-def strategies(agent: Any, optimum: Any | None) -> dict[str, Any]:
-    """The policy, the baselines and the optimum when given (a :class:`mcsim.optimum.policy.Optimum`), by name."""
-    policies = {"policy": agent, **BASELINES}
+def strategies(agent: Any, optimum: Any | None, life: bool = False) -> dict[str, Any]:
+    """The policy, the baselines and the optimum when given (a :class:`mcsim.optimum.policy.Optimum`), by name.
+
+    Over the whole life (``life``) the baselines are each saving baseline with each withdrawal rule.
+    """
+    policies = {"policy": agent, **(life_baselines() if life else BASELINES)}
     if optimum is not None:
         policies[OPTIMUM] = optimum
     return policies
@@ -161,20 +173,28 @@ def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, o
 
     Runs with the same objective share the optimum's solutions (same held-out households).
     """
+    from .rundirs import read_manifest
+
     report = progress or silent
     evaluations = {}
     optima: dict[int, Any] = {}
+    horizons: dict[str, str] = {}
+    for run in runs:  # before any evaluation: runs of two horizons are not comparable
+        horizons.setdefault(_env_config(read_manifest(run)).horizon, run)
+    if len(horizons) > 1:
+        which = ", ".join(f"{run} is horizon {horizon}" for horizon, run in horizons.items())
+        raise ParameterError("runs", f"mix horizons ({which}): evaluate the runs of each horizon apart")
     for i, run in enumerate(runs, 1):
         which = f" run {i}/{len(runs)}" if len(runs) > 1 else ""
         report(f"loading{which} {run}")
         agent, manifest = load_agent(run)
+        config = _env_config(manifest)
         pool = held_out_pool(manifest, n_households, seed)
-        mc_paths = _env_config(manifest).mc_paths
+        mc_paths = config.mc_paths
         if mc_paths not in optima:
             optima[mc_paths] = run_optimum(manifest, optimum)
-        policies = strategies(agent, optima[mc_paths])
-        evaluations[run] = evaluate(policies, pool, n_paths, seed, _env_config(manifest), progress=report,
-                                    label=f"evaluating{which}")
+        policies = strategies(agent, optima[mc_paths], config.life)
+        evaluations[run] = evaluate(policies, pool, n_paths, seed, config, progress=report, label=f"evaluating{which}")
     return RunsReport(evaluations)
 
 
@@ -198,19 +218,29 @@ class StrategyView:
 
 @dataclass(frozen=True)
 class Prediction(StrategyView):
-    """A trained policy's strategy for one household (medians over paths), evaluated beside the baselines."""
+    """A trained policy's strategy for one household (medians over paths), evaluated beside the baselines.
+
+    Over the whole life, ``monthly_consumption`` and ``retired`` per step too (None to retirement only).
+    """
 
     run: str
     phases: list[Phase]
+    monthly_consumption: np.ndarray | None = None
+    retired: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON."""
+        """Plain dict for JSON (over the whole life each age's consumption and phase, and the life's summary)."""
+        by_age = [{"age": float(a), "monthly_saving": float(s), "equity_share": float(e)}
+                  for a, s, e in zip(self.ages, self.monthly_saving, self.equity_share, strict=True)]
+        if self.monthly_consumption is not None and self.retired is not None:
+            for row, consumption, retired in zip(by_age, self.monthly_consumption, self.retired, strict=True):
+                row.update(monthly_consumption=float(consumption), retired=bool(retired))
+        baselines = [name for name in self.evaluation.overall if name not in ("policy", OPTIMUM)]
         return {
-            "run": self.run, "profile": self.profile,
+            "run": self.run, "profile": self.profile, "horizon": self.evaluation.horizon,
             "phases": [asdict(phase) for phase in self.phases],
-            "by_age": [{"age": float(a), "monthly_saving": float(s), "equity_share": float(e)}
-                       for a, s, e in zip(self.ages, self.monthly_saving, self.equity_share, strict=True)],
-            "evaluation": self.evaluation.to_dict("policy", list(BASELINES)),
+            "by_age": by_age,
+            "evaluation": self.evaluation.to_dict("policy", baselines),
         }
 
 
@@ -229,18 +259,25 @@ def predict_household(
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     config = _env_config(manifest)
-    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum)), pool, n_paths, seed, config, record=True,
-                          progress=report, label="evaluating")
+    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum), config.life), pool, n_paths, seed, config,
+                          record=True, progress=report, label="evaluating")
     trajectory = evaluation.rollouts["policy"]
     ends = np.nanmedian(trajectory.ages, axis=0)
     starts = np.concatenate(([profile.person.current_age], ends[:-1]))
     saving = np.nanmedian(trajectory.monthly_saving, axis=0)
     equity = np.nanmedian(trajectory.equity_share, axis=0)
     wealth = np.nanpercentile(trajectory.wealth, [10, 50, 90], axis=0)
-    phases = strategy_phases(starts, saving, equity, config.step_months, profile.person.retirement_age)
+    consumption = retired = None
+    end_age = profile.person.retirement_age
+    if config.life:
+        consumption = np.nanmedian(trajectory.monthly_consumption, axis=0)
+        retired = retirement_steps(pool, np.zeros(1, dtype=np.int64), len(starts), config.step_months)[0][0]
+        end_age = float(pool.start_age[0] + (pool.n_accum[0] + pool.n_decum[0]) / 12.0)
+    phases = strategy_phases(starts, saving, equity, config.step_months, end_age, consumption, retired)
     return Prediction(
         run=str(Path(run)), profile=profile.name, phases=phases, ages=starts, monthly_saving=saving, equity_share=equity,
         end_ages=ends, wealth_percentiles=wealth, retirement_age=profile.person.retirement_age, evaluation=evaluation,
+        monthly_consumption=consumption, retired=retired,
     )
 
 

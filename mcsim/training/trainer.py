@@ -33,6 +33,7 @@ from ..env.kernels import reset_batch, step_batch
 from ..env.policies import BASELINES, rollout
 from ..env.vec_env import NumbaVecEnv
 from ..plugins.agents import AgentBackend, get_backend
+from ..plugins.baseline_agents import life_baselines
 from .rundirs import (
     CHECKPOINT_DIR,
     LOG_DIR,
@@ -75,6 +76,8 @@ class TrainConfig:
     mc_train: int = 50
     reward: str = "planner"
     gamma: float = 2.0
+    horizon: str = "retirement"
+    bequest_weight: float = 0.0
     seed: int = 0
     out: str | None = None
     resume: bool = False
@@ -95,6 +98,8 @@ class TrainConfig:
             integer("workers", self.workers, 1, 256)
         integer("mc_train", self.mc_train, 1, 100_000)
         self.env_config()
+        if self.bequest_weight > 0.0 and self.horizon != "life":
+            raise ParameterError("bequest_weight", "a bequest is valued with horizon life only")
         integer("seed", self.seed, 0, 2**32 - 1)
         integer("eval_households", self.eval_households, 1, 10_000)
         integer("eval_episodes", self.eval_episodes, 1, 100_000)
@@ -138,11 +143,17 @@ class TrainConfig:
         except (TypeError, ParameterError) as error:
             rule = f"its 'config' is not a valid training configuration ({error})"
             raise ParameterError(str(run_dir / MANIFEST), rule) from None
+        horizon = saved.get("horizon", cls.horizon)
+        if overrides.get("horizon", horizon) != horizon:
+            # The policy's inputs are the horizon's (11 or 18 observations): another horizon is another run.
+            raise ParameterError("horizon", f"{run_dir} was trained with horizon {horizon}: it resumes with it "
+                                            f"(train horizon {overrides['horizon']} into another --out)")
         return cls(**{**saved, **overrides, "out": str(run_dir), "resume": True})
 
     def env_config(self) -> EnvConfig:
         """The training environment's configuration (validated)."""
-        return EnvConfig(mc_paths=self.mc_train, reward=self.reward, gamma=self.gamma)
+        return EnvConfig(mc_paths=self.mc_train, reward=self.reward, gamma=self.gamma, horizon=self.horizon,
+                         bequest_weight=self.bequest_weight)
 
     def backend_settings(self) -> dict[str, Any]:
         """What the backend's learner needs to know."""
@@ -172,9 +183,12 @@ def training_pools(config: TrainConfig) -> tuple[HouseholdPool, HouseholdPool]:
     )
 
 
-def episode_steps(pool: HouseholdPool, step_months: int) -> np.ndarray:
-    """Decisions per episode of each household."""
-    return np.ceil(pool.n_accum / step_months).astype(np.int64)
+def episode_steps(pool: HouseholdPool, step_months: int, life: bool = False) -> np.ndarray:
+    """Decisions per episode of each household: to retirement, or over the whole life (``life``)."""
+    steps = np.ceil(pool.n_accum / step_months)
+    if life:
+        steps += np.ceil(pool.n_decum / step_months)
+    return steps.astype(np.int64)
 
 
 def make_vec_env(config: TrainConfig, pool: HouseholdPool, env_config: EnvConfig) -> Any:
@@ -254,7 +268,7 @@ class Trainer:
         elif manifest.exists():
             raise ParameterError("out", f"{self.run_dir} already holds a run: pass --resume or another --out")
         self.pool, self.eval_pool = training_pools(config)
-        steps = episode_steps(self.pool, self.env_config.step_months)
+        steps = episode_steps(self.pool, self.env_config.step_months, self.env_config.life)
         # The budget is in episodes (profiles x episodes), unless timesteps are given: then in steps alone.
         episodes = config.profiles * config.episodes if config.profile is None else config.episodes
         self.budget_episodes: int | None = None if config.timesteps else episodes
@@ -311,6 +325,7 @@ class Trainer:
             ("agent", f"{config.agent} ({config.algo}, network {config.network}, device {config.device})"),
             ("cores", f"{os.cpu_count()} (numba threads {self._numba_threads(vec)}, torch threads {config.torch_threads})"),
             ("vec env", f"{config.vec}: {vec.num_envs} envs" + (f" in {workers} workers" if config.vec == "subproc" else "")),
+            ("objective", self.objective_label()),
             ("households", f"{config.profile} (one profile)" if config.profile
              else f"{self.pool.size} sampled (seed {config.seed})"),
             ("budget", f"{self.budget_timesteps:,} steps" if self.budget_episodes is None
@@ -321,6 +336,23 @@ class Trainer:
             table.add_row(f"[bold]{key}[/bold]", value)
         self.console.print(table)
 
+    def objective_label(self) -> str:
+        """The reward and horizon trained for, as the banner shows them."""
+        env = self.env_config
+        label = env.reward if env.reward == "planner" else f"{env.reward} (gamma {env.gamma:g})"
+        if env.life:
+            bequest = f", bequest weight {env.bequest_weight:g}" if env.bequest_weight > 0 else ""
+            return f"{label} over the whole life (saving, then spending in retirement{bequest})"
+        return f"{label} to retirement"
+
+    def baseline_policies(self) -> dict[str, Any]:
+        """The baselines the policy is compared with.
+
+        The saving baselines, or over the whole life each of them with each withdrawal rule
+        (:func:`~mcsim.plugins.baseline_agents.life_baselines`).
+        """
+        return life_baselines() if self.env_config.life else dict(BASELINES)
+
     def run(self) -> dict[str, Any]:
         """Train to the budget (or until Ctrl-C) and return the final manifest; ``progress`` follows every phase."""
         if self.finished and self.saved is not None:
@@ -330,7 +362,8 @@ class Trainer:
         self.progress(phase(f"evaluating the baselines on {self.eval_pool.size} held-out households", step_batch,
                             reset_batch))
         baselines = Baselines({
-            name: evaluate_returns(policy, self.eval_pool, self.config, self.env_config) for name, policy in BASELINES.items()
+            name: evaluate_returns(policy, self.eval_pool, self.config, self.env_config)
+            for name, policy in self.baseline_policies().items()
         })
         every = max(1, self.budget_timesteps // self.config.evaluations) if self.config.evaluations else None
         next_eval = [(learner.timesteps // every + 1) * every if every else math.inf]
@@ -408,13 +441,14 @@ class Trainer:
             raise
         return vec, learner
 
-    def evaluate(self, learner: Any, baselines: Baselines) -> dict[str, float]:
-        """Evaluate the current policy on the held-out households; append it to the history."""
+    def evaluate(self, learner: Any, baselines: Baselines) -> dict[str, Any]:
+        """Evaluate the current policy on the held-out households beside the best baseline; append it to the history."""
         self.progress(f"evaluating the policy on {self.eval_pool.size} held-out households",
                       min(learner.timesteps, self.budget_timesteps), self.budget_timesteps, unit="steps")
-        entry = {"timesteps": learner.timesteps, "return": evaluate_returns(learner.agent, self.eval_pool, self.config,
-                                                                           self.env_config),
-                 "best_baseline_return": baselines.best[1], "wall_seconds": round(time.time() - self.started, 3)}
+        policy_return = evaluate_returns(learner.agent, self.eval_pool, self.config, self.env_config)
+        best_name, best_return = baselines.best
+        entry = {"timesteps": learner.timesteps, "return": policy_return, "best_baseline": best_name,
+                 "best_baseline_return": best_return, "wall_seconds": round(time.time() - self.started, 3)}
         self.history.append(entry)
         return entry
 

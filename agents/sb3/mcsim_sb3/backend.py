@@ -25,6 +25,7 @@ from stable_baselines3.sac.policies import SACPolicy
 
 from mcsim.core.errors import ParameterError
 from mcsim.env.environment import observation_space
+from mcsim.env.kernels import HORIZONS
 from mcsim.env.vec_env import register_with_sb3
 from mcsim.plugins.agents import Agent, AgentBackend, Learner
 from mcsim.training.runio import brief, file_problem, read_json_object, write_json
@@ -138,14 +139,19 @@ class Sb3Agent(Agent):
         self.torch_threads = torch_threads
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions in [0, 1] for float32[B, 11] observations."""
+        """Actions in [0, 1] for float32[B, n] observations (n: the policy's, 11 or 18 over the whole life)."""
         keep_torch_threads(self.torch_threads)
         actions, _ = self.policy.predict(np.asarray(obs, dtype=np.float32), deterministic=deterministic)
         return to_env_actions(actions)
 
     def actor(self) -> torch.nn.Module:
-        """The deterministic actor: raw observations float32[B, 11] to final actions in [0, 1]."""
+        """The deterministic actor: raw observations float32[B, n] (n: :attr:`observation_size`) to actions in [0, 1]."""
         return DeterministicActor(self.policy).eval()
+
+    @property
+    def observation_size(self) -> int:
+        """The observations the policy reads: 11 (horizon retirement) or 18 (the whole life)."""
+        return int(self.spec.get("observation_size", observation_space().shape[0]))
 
 
 class DeterministicActor(torch.nn.Module):
@@ -206,21 +212,38 @@ def load_into(target: torch.nn.Module | torch.optim.Optimizer, state: Any, path:
 
 
 def read_spec(directory: Path) -> dict[str, Any]:
-    """The agent.json of a saved sb3 agent, checked: a known algorithm and network."""
+    """The agent.json of a saved sb3 agent, checked: a known algorithm, network and observation size."""
     path = directory / SPEC_FILE
     spec = read_json_object(path)
     if spec.get("algo") not in ALGOS or spec.get("network") not in NETWORKS:
         raise ParameterError(str(path), f"does not describe an sb3 agent (algo {spec.get('algo')!r}, "
                                         f"network {spec.get('network')!r})")
+    spec_observation_space(spec, path)
     return spec
 
 
+def spec_observation_space(spec: dict[str, Any], path: Path | str = SPEC_FILE) -> spaces.Box:
+    """The observation space of a saved agent: the horizon's whose size agent.json records (11 when it records none).
+
+    Agents saved before the whole life record 11 inputs, the retirement horizon's; a size that is
+    no horizon's is one ParameterError naming the file.
+    """
+    size = spec.get("observation_size", observation_space().shape[0])
+    for horizon in HORIZONS:
+        space = observation_space(horizon)
+        if size == space.shape[0] and not isinstance(size, bool):
+            return space
+    sizes = ", ".join(f"{observation_space(h).shape[0]} ({h})" for h in HORIZONS)
+    raise ParameterError(str(path), f"its observation_size {size!r} is no horizon's (known: {sizes})")
+
+
 def build_policy(spec: dict[str, Any]) -> torch.nn.Module:
-    """An untrained policy network of the algorithm and network in ``spec``, on the CPU."""
+    """An untrained policy network of the algorithm, network and observation size in ``spec``, on the CPU."""
     algo = ALGOS[spec["algo"]]
     policy_class = algo.policy_aliases["MlpPolicy"]
     unit = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-    return policy_class(observation_space(), unit, lambda _: 0.0, **_policy_kwargs(spec["algo"], spec["network"]))
+    return policy_class(spec_observation_space(spec), unit, lambda _: 0.0,
+                        **_policy_kwargs(spec["algo"], spec["network"]))
 
 
 class _Progress(BaseCallback):
@@ -278,8 +301,9 @@ class Sb3Learner(Learner):
         self.torch_threads = int(settings.get("torch_threads", 1))
         torch.set_num_threads(self.torch_threads)
         self.device = resolve_device(settings.get("device", "auto"), network)
+        # The env's own observations: 11 to retirement, 18 over the whole life (what load rebuilds).
         self.spec = {"backend": "sb3", "algo": algo, "network": network, "layers": NETWORKS[network],
-                     "observation_size": int(observation_space().shape[0]), "action_scale": "[-1,1] to [0,1]"}
+                     "observation_size": int(env.observation_space.shape[0]), "action_scale": "[-1,1] to [0,1]"}
         self.env = VecMonitor(UnitActions(env))
         self.episodes = 0
         kwargs = _algo_kwargs(algo, env.num_envs)
@@ -351,6 +375,10 @@ class Sb3Learner(Learner):
         if (spec["algo"], spec["network"]) != (self.spec["algo"], self.spec["network"]):
             raise ParameterError("resume", f"the checkpoint is {spec['algo']}/{spec['network']}, "
                                  f"not {self.spec['algo']}/{self.spec['network']}")
+        size = spec.get("observation_size", observation_space().shape[0])
+        if size != self.spec["observation_size"]:
+            raise ParameterError("resume", f"the checkpoint reads {size} observations, this environment "
+                                 f"{self.spec['observation_size']} (another horizon)")
         counts = [spec.get(key) for key in ("timesteps", "episodes")]
         if not all(isinstance(count, int) and not isinstance(count, bool) and count >= 0 for count in counts):
             raise ParameterError(str(directory / SPEC_FILE), "lacks whole 'timesteps' and 'episodes' counts")

@@ -21,9 +21,8 @@ import numpy as np
 
 from mcsim import __version__ as mcsim_version
 from mcsim.core.errors import ParameterError
-from mcsim.env.kernels import OBS_NAMES
 from mcsim.plugins.agents import Agent
-from mcsim.plugins.exporters import Exporter, actor_of
+from mcsim.plugins.exporters import Exporter, actor_of, observation_layout
 
 INPUT, OUTPUT = "observation", "action"
 MAX_BATCH = 100_000
@@ -47,7 +46,7 @@ class CoreMLAgent(Agent):
         self.model = _coremltools().models.MLModel(str(path))
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions in [0, 1] for float32[B, 11] observations."""
+        """Actions in [0, 1] for float32[B, n] observations (n: the exported policy's, 11 or 18)."""
         return np.asarray(self.model.predict({INPUT: np.asarray(obs, dtype=np.float32)})[OUTPUT], dtype=np.float32)
 
 
@@ -62,22 +61,24 @@ class CoreMLExporter(Exporter):
         import torch
 
         actor = actor_of(agent, path.parent).eval()
+        layout = observation_layout(manifest)
         ct = _coremltools()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            traced = torch.jit.trace(actor, torch.zeros(1, 11, dtype=torch.float32))
+            traced = torch.jit.trace(actor, torch.zeros(1, len(layout), dtype=torch.float32))
             model = ct.convert(
                 traced, convert_to="mlprogram", compute_precision=ct.precision.FLOAT32,
-                inputs=[ct.TensorType(name=INPUT, shape=(ct.RangeDim(1, MAX_BATCH, 1), 11), dtype=np.float32)],
+                inputs=[ct.TensorType(name=INPUT, shape=(ct.RangeDim(1, MAX_BATCH, 1), len(layout)), dtype=np.float32)],
                 outputs=[ct.TensorType(name=OUTPUT)], minimum_deployment_target=ct.target.macOS13,
             )
         config = manifest.get("config", {})
         model.short_description = "mcsim policy: how much to save each month and how to invest it"
-        model.input_description[INPUT] = f"float32[batch, 11], in order: {', '.join(OBS_NAMES)}"
+        model.input_description[INPUT] = f"float32[batch, {len(layout)}], in order: {', '.join(layout)}"
         model.output_description[OUTPUT] = "float32[batch, 2] in [0, 1]: savings rate, equity share"
         model.user_defined_metadata.update({
             "mcsim_version": mcsim_version, "agent": str(config.get("agent", "")), "algo": str(config.get("algo", "")),
-            "network": str(config.get("network", "")), "observation_layout": ",".join(OBS_NAMES),
+            "network": str(config.get("network", "")), "observation_layout": ",".join(layout),
+            "horizon": str(manifest.get("env", {}).get("horizon", "retirement")),
             "torch_version": torch.__version__, "coremltools_version": ct.__version__,
         })
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))

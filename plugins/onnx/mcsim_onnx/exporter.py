@@ -20,7 +20,7 @@ import numpy as np
 from mcsim import __version__ as mcsim_version
 from mcsim.core.errors import ParameterError
 from mcsim.plugins.agents import Agent
-from mcsim.plugins.exporters import Exporter, actor_of
+from mcsim.plugins.exporters import Exporter, actor_of, observation_layout
 from mcsim.training.runio import brief, publish
 
 INPUT, OUTPUT = "observation", "action"
@@ -40,14 +40,18 @@ class OnnxAgent(Agent):
         except Exception as error:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, Fail, ...) share no base
             raise ParameterError(str(path), f"is not an ONNX model, truncated or corrupt ({brief(error)})") from None
         inputs = [node.name for node in self.session.get_inputs()]
+        shape = self.session.get_inputs()[0].shape if inputs else []
+        # The observation size the model was exported with: 11 (to retirement) or 18 (the whole life).
+        self.observation_size = shape[-1] if shape and isinstance(shape[-1], int) else 11
         outputs = [node.name for node in self.session.get_outputs()]
         if inputs != [INPUT] or OUTPUT not in outputs:
             raise ParameterError(str(path), f"is not an mcsim policy (inputs {inputs}, outputs {outputs}; "
                                             f"expected '{INPUT}' to '{OUTPUT}')")
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions in [0, 1] for float32[B, 11] observations."""
-        return self.session.run([OUTPUT], {INPUT: np.asarray(obs, dtype=np.float32).reshape(-1, 11)})[0]
+        """Actions in [0, 1] for float32[B, n] observations (n: the exported policy's, 11 or 18)."""
+        observation = np.asarray(obs, dtype=np.float32).reshape(-1, self.observation_size)
+        return self.session.run([OUTPUT], {INPUT: observation})[0]
 
 
 class OnnxExporter(Exporter):
@@ -62,7 +66,8 @@ class OnnxExporter(Exporter):
         import torch
 
         actor = actor_of(agent, path.parent)
-        example = torch.zeros(2, 11, dtype=torch.float32)
+        layout = observation_layout(manifest)
+        example = torch.zeros(2, len(layout), dtype=torch.float32)
         batch = torch.export.Dim("batch")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
         with warnings.catch_warnings():
@@ -78,7 +83,9 @@ class OnnxExporter(Exporter):
         config = manifest.get("config", {})
         for key, value in {
             "mcsim_version": mcsim_version, "agent": str(config.get("agent", "")), "algo": str(config.get("algo", "")),
-            "network": str(config.get("network", "")), "input": "observation float32[batch, 11] (mcsim OBS_NAMES)",
+            "network": str(config.get("network", "")),
+            "input": f"observation float32[batch, {len(layout)}]: {', '.join(layout)}",
+            "horizon": str(manifest.get("env", {}).get("horizon", "retirement")),
             "output": "action float32[batch, 2] in [0, 1]: savings rate, equity share",
         }.items():
             entry = model.metadata_props.add()
