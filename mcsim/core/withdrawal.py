@@ -88,6 +88,20 @@ class RuleParams(NamedTuple):
     retirement_age: float
 
 
+def params_row(params: RuleParams) -> np.ndarray:
+    """A rule's scalars as float64[len(RuleParams._fields)] (see :func:`params_from_row`)."""
+    return np.array([float(value) for value in params])
+
+
+@jit
+def params_from_row(row):
+    """The :class:`RuleParams` of a row made by :func:`params_row` (rules stacked by household)."""
+    return RuleParams(
+        int(row[0]), row[1], row[2], row[3], int(row[4]), int(row[5]), row[6], int(row[7]), row[8], row[9], row[10],
+        row[11], row[12], int(row[13]), int(row[14]), int(row[15]), row[16], row[17], row[18],
+    )
+
+
 class RuleArrays(NamedTuple):
     """A withdrawal rule's arrays.
 

@@ -14,10 +14,11 @@ environment scores.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..core.jit import jit
 from ..core.market import MarketArrays
 from ..core.mortality import FIXED, GOMPERTZ
 from ..core.profile import Withdrawal, withdrawal_from_dict
@@ -27,7 +28,8 @@ from ..core.withdrawal import (
     TARGET,
     WITHDRAWN,
     WithdrawalArrays,
-    merton_inputs,
+    params_from_row,
+    params_row,
     withdrawal_arrays,
     yearly_amount,
 )
@@ -59,6 +61,80 @@ def household_rule(pool: HouseholdPool, h: int, withdrawal: Withdrawal) -> Withd
     )
 
 
+class PoolRules(NamedTuple):
+    """One rule for every household of a pool.
+
+    float64[N, len(RuleParams)] ``rows`` of scalars (:func:`~mcsim.core.withdrawal.params_row`) and
+    merton's float64[N, max years] arrays.
+    """
+
+    rows: np.ndarray
+    consumption_share: np.ndarray
+    other_value: np.ndarray
+    year_income: np.ndarray
+
+
+def pool_rules(pool: HouseholdPool, withdrawal: Withdrawal) -> PoolRules:
+    """``withdrawal`` for each household of ``pool``."""
+    rules = [household_rule(pool, h, withdrawal) for h in range(pool.size)]
+    n_years = max(1, max(rule.arrays.consumption_share.size for rule in rules))
+
+    def stacked(name: str) -> np.ndarray:
+        out = np.zeros((pool.size, n_years))
+        for h, rule in enumerate(rules):
+            values = getattr(rule.arrays, name)
+            out[h, : values.size] = values
+        return out
+
+    return PoolRules(
+        np.stack([params_row(rule.params) for rule in rules]), stacked("consumption_share"), stacked("other_value"),
+        stacked("year_income"),
+    )
+
+
+@jit
+def rule_actions(rules, needs, n_accum, n_decum, tax_rate, households, months, wealth, basis, price_level,
+                 step_months, memory, amount, actions):
+    """Set the retired envs' actions (float32[B, 2]) by the rule, deciding at each retirement year's start.
+
+    ``memory`` float64[B, MEMORY_SIZE] and ``amount`` float64[B] (the year's amount) carry each env's
+    rule state from step to step; the other arrays are the pool's (by household) and the envs'.
+    """
+    for b in range(households.size):
+        h = households[b]
+        done = months[b] - n_accum[h]
+        if done < 0:
+            continue
+        params = params_from_row(rules.rows[h])
+        kind = params.rule
+        left = n_decum[h] - done
+        months_in_step = min(step_months, left)
+        w = wealth[b]
+        year = done // 12
+        if done == 0:
+            memory[b, :] = 0.0
+        if done % 12 == 0:
+            share, future_income, income = 0.0, 0.0, 0.0
+            if kind == MERTON:
+                share = rules.consumption_share[h, year]
+                future_income = rules.other_value[h, year]
+                income = rules.year_income[h, year]
+            amount[b] = yearly_amount(params, memory[b], year, done, w, price_level[b], share, future_income, income)
+        if kind == TARGET:
+            step_amount = needs[h, done : done + months_in_step].sum()
+        else:
+            step_amount = amount[b] * months_in_step / 12.0
+        gross = step_amount
+        if (kind == TARGET or kind == MERTON) and w > 0.0:
+            gains = max(0.0, 1.0 - basis[b] / (w * price_level[b]))
+            gross = step_amount / max(1.0 - tax_rate[h] * gains, 1e-12)
+        memory[b, WITHDRAWN] += gross
+        scale = min(1.0, LIFE_SPENDING_SCALE * months_in_step / left)
+        actions[b, 0] = min(1.0, gross / (w * scale)) if w > 0.0 else 0.0
+        if kind == MERTON:
+            actions[b, 1] = min(1.0, params.equity_share * (w + rules.other_value[h, year]) / w) if w > 0.0 else 1.0
+
+
 @dataclass
 class WithdrawalPolicy:
     """Save and invest as ``saving`` until retirement, then spend by withdrawal rule ``rule``.
@@ -70,20 +146,21 @@ class WithdrawalPolicy:
     saving: Policy
     rule: str = "constant_dollar"
     parameters: dict[str, Any] = field(default_factory=dict)
-    _rules: dict[tuple[int, int], WithdrawalArrays] = field(default_factory=dict, init=False, repr=False)
+    _rules: dict[tuple, PoolRules] = field(default_factory=dict, init=False, repr=False)
     _memory: np.ndarray = field(default_factory=lambda: np.zeros((0, MEMORY_SIZE)), init=False, repr=False)
     _amount: np.ndarray = field(default_factory=lambda: np.zeros(0), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._withdrawal = withdrawal_rule(self.rule, self.parameters)
 
-    def _household_rule(self, env: NumbaVecEnv, h: int) -> WithdrawalArrays:
-        key = (id(env.pool), int(h))
+    def pool_rules(self, env: NumbaVecEnv) -> PoolRules:
+        """The rule for every household of ``env``'s pool (built once per pool and objective)."""
+        key = (id(env.pool), env.config.gamma, env.config.discount)
         if key not in self._rules:
             withdrawal = self._withdrawal
             if withdrawal.rule == "merton":
                 withdrawal = withdrawal.model_copy(update={"gamma": env.config.gamma, "discount": env.config.discount})
-            self._rules[key] = household_rule(env.pool, int(h), withdrawal)
+            self._rules[key] = pool_rules(env.pool, withdrawal)
         return self._rules[key]
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
@@ -94,38 +171,9 @@ class WithdrawalPolicy:
         if self._memory.shape[0] != env.num_envs:
             self._memory = np.zeros((env.num_envs, MEMORY_SIZE))
             self._amount = np.zeros(env.num_envs)
-        pool, households, months = env.pool, env.households, env.months
-        wealth, basis, price_level = env.wealth, env.basis, env.price_level
-        step_months = env.config.step_months
-        for b in np.flatnonzero(months >= pool.n_accum[households]):
-            h = households[b]
-            done = int(months[b] - pool.n_accum[h])
-            left = int(pool.n_decum[h]) - done
-            months_in_step = min(step_months, left)
-            rule = self._household_rule(env, h)
-            w = float(wealth[b])
-            if done == 0:
-                self._memory[b] = 0.0
-            kind = rule.params.rule
-            if done % 12 == 0:
-                share, future_income, income = merton_inputs(rule.params, rule.arrays, done // 12)
-                self._amount[b] = yearly_amount(
-                    rule.params, self._memory[b], done // 12, done, w, float(price_level[b]), share, future_income, income
-                )
-            if kind == TARGET:
-                amount = float(pool.needs[h, done : done + months_in_step].sum())
-            else:
-                amount = self._amount[b] * months_in_step / 12.0
-            gross = amount
-            if kind in (TARGET, MERTON) and w > 0.0:
-                gains = max(0.0, 1.0 - basis[b] / (w * price_level[b]))
-                gross = amount / max(1.0 - pool.tax_rate[h] * gains, 1e-12)
-            self._memory[b, WITHDRAWN] += gross
-            scale = min(1.0, LIFE_SPENDING_SCALE * months_in_step / left)
-            actions[b, 0] = min(1.0, gross / (w * scale)) if w > 0.0 else 0.0
-            if kind == MERTON and w > 0.0:
-                total = w + rule.arrays.other_value[done // 12]
-                actions[b, 1] = min(1.0, rule.params.equity_share * total / w)
-            elif kind == MERTON:
-                actions[b, 1] = 1.0
+        pool = env.pool
+        rule_actions(
+            self.pool_rules(env), pool.needs, pool.n_accum, pool.n_decum, pool.tax_rate, env.households, env.months,
+            env.wealth, env.basis, env.price_level, env.config.step_months, self._memory, self._amount, actions,
+        )
         return actions
