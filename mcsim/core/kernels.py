@@ -160,37 +160,29 @@ def _scale_accounts(balances, basis, keep):
 
 
 @jit(inline=True)
-def withdraw(balances, basis, tax_rate, price_level, need):
-    """Withdraw ``need`` net of tax, pro rata across accounts; return the net amount paid.
+def withdraw(balances, basis, tax_rate, price_level, amount, gross):
+    """Withdraw ``amount`` pro rata across accounts; return the net amount received.
 
     The tax on an account is ``tax_rate`` times the gains share of what leaves it, the gains share
-    being ``1 - basis / (balance * price_level)`` (the basis is nominal). When the gross amount
-    needed is the whole wealth or more, every account is emptied and less than ``need`` is paid.
+    being ``1 - basis / (balance * price_level)`` (the basis is nominal). ``amount`` is what the
+    household receives (net of tax) or, with ``gross``, what leaves the accounts (the tax is taken
+    from it). When the amount needed is the whole wealth or more (a gross amount within 1e-9 of it
+    counts as the whole), every account is emptied and less may be paid.
     """
     wealth, net_per_gross = portfolio_and_net_share(balances, basis, tax_rate, price_level)
     if wealth <= 0.0:
         return 0.0
-    if need >= wealth * net_per_gross:
+    if gross:
+        if amount >= wealth * (1.0 - 1e-9):
+            _scale_accounts(balances, basis, 0.0)
+            return wealth * net_per_gross
+        _scale_accounts(balances, basis, 1.0 - amount / wealth)
+        return amount * net_per_gross
+    if amount >= wealth * net_per_gross:
         _scale_accounts(balances, basis, 0.0)
         return wealth * net_per_gross
-    _scale_accounts(balances, basis, 1.0 - need / (wealth * net_per_gross))
-    return need
-
-
-@jit(inline=True)
-def withdraw_gross(balances, basis, tax_rate, price_level, gross):
-    """Take ``gross`` out of the accounts pro rata; return (net amount received, whether it fell short).
-
-    An amount within 1e-9 of the whole wealth empties the accounts and counts as paid.
-    """
-    wealth, net_per_gross = portfolio_and_net_share(balances, basis, tax_rate, price_level)
-    if wealth <= 0.0:
-        return 0.0, gross > 0.0
-    if gross >= wealth * (1.0 - 1e-9):
-        _scale_accounts(balances, basis, 0.0)
-        return wealth * net_per_gross, gross > wealth * (1.0 + 1e-9)
-    _scale_accounts(balances, basis, 1.0 - gross / wealth)
-    return gross * net_per_gross, False
+    _scale_accounts(balances, basis, 1.0 - amount / (wealth * net_per_gross))
+    return amount
 
 
 @jit
@@ -211,7 +203,7 @@ def decumulate(real_gross, inflation, first, balances, basis, plan, price_level,
         wealth = grow_accounts(balances, plan.allocation, plan.fee_keep, real_gross, month)
         need = plan.needs[j]
         if need > 0.0:
-            paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
+            paid = withdraw(balances, basis, plan.tax_rate, price_level, need, False)
             wealth = balances.sum()
             if paid < need:
                 if record:
@@ -241,35 +233,39 @@ def retire(real_gross, inflation, first, balances, basis, plan, params, rule, pr
     kind = params.rule
     net = kind == TARGET or kind == MERTON
     final = params.vpw_months if kind == VPW else (params.horizon_months if kind == MERTON else -1)
-    mix = plan.allocation
+    allocation[:, :] = plan.allocation  # the merton rule changes it each year
     wealth = balances.sum()
     depleted = NOT_DEPLETED
     monthly = 0.0
     spent = 0.0
+    withdrawn = 0.0
     for j in range(n_live):
         month = first + j
         if j % 12 == 0:
             if kind != TARGET:
+                memory[WITHDRAWN] = withdrawn
+                withdrawn = 0.0
                 share, future_income, income = merton_inputs(params, rule, j // 12)
                 monthly = yearly_amount(params, memory, j // 12, j, wealth, price_level, share, future_income, income) / 12.0
                 if kind == MERTON:
                     merton_allocation(params, rule, wealth, j // 12, allocation)
-                    mix = allocation
             spent = 0.0
         price_level *= inflation[month]
-        wealth = grow_accounts(balances, mix, plan.fee_keep, real_gross, month)
+        wealth = grow_accounts(balances, allocation, plan.fee_keep, real_gross, month)
         need = plan.needs[j] if kind == TARGET else monthly
         spreading = final >= 0 and final - 12 * (j // 12) <= 12
         if spreading:
             need = wealth / max(final - j, 1)
         paid = 0.0
         if need > 0.0 and depleted == NOT_DEPLETED:
-            if net and not spreading:
-                paid = withdraw(balances, basis, plan.tax_rate, price_level, need)
-                short = paid < need
+            gross = spreading or not net
+            # A gross amount falls short when it exceeds the wealth (after this month's growth).
+            short = need > wealth * (1.0 + 1e-9) if gross else False
+            paid = withdraw(balances, basis, plan.tax_rate, price_level, need, gross)
+            if gross:
+                withdrawn += need
             else:
-                paid, short = withdraw_gross(balances, basis, plan.tax_rate, price_level, need)
-                memory[WITHDRAWN] += need
+                short = paid < need
             wealth = balances.sum()
             if short:
                 depleted = j
