@@ -12,7 +12,11 @@ and no ``--run`` it first trains PPO with the default budget on the crra objecti
 
 ``--horizon life``: the solve time over the whole life (docs/whole-life.md) instead, for the
 default profile (fixed mortality to 90, and Gompertz mortality to 110 without and with a bequest
-weight), warm, median of ``--repeats``, and how it grows with each grid size.
+weight), warm, median of ``--repeats``, and how it grows with each grid size; then, with ``--run``
+(a ``--horizon life`` run) or ``--train``, on 20 held-out households every withdrawal rule (each
+with its best saving baseline, household by household) and the learned policy as shares of the
+optimum's certainty equivalent: median, p10, min; how often the policy beats the best of the rules
+other than merton, and its distance to merton.
 """
 
 from __future__ import annotations
@@ -134,6 +138,37 @@ def shares(run: str, households: int, n_paths: int, seed: int) -> None:
               f"{100 * np.nanmin(ratio):.1f}% | {100 * np.nanmax(ratio):.1f}% | {below_text} |")
 
 
+def life_shares(run: str, households: int, n_paths: int, seed: int) -> None:
+    """Every rule's and the policy's CE share of the optimum over the whole life, on the same paths."""
+    from mcsim.core.profile import WITHDRAWAL_PARAMETERS
+    from mcsim.plugins.baseline_agents import life_baselines
+
+    agent, manifest = load_agent(run)
+    config = EnvConfig(**{**manifest["env"], "mc_paths": 1})
+    pool = held_out_pool(manifest, households, seed)
+    start = time.perf_counter()
+    evaluation = evaluate(strategies(agent, run_optimum(manifest, True), life=True), pool, n_paths, seed, config)
+    seconds = time.perf_counter() - start
+    rows = evaluation.by_household
+    pairs = {rule: [name for name in life_baselines() if name.endswith(f"/{rule}")] for rule in WITHDRAWAL_PARAMETERS}
+    best_of = {rule: np.array([max(row[name] for name in names) for row in rows]) for rule, names in pairs.items()}
+    optimum = np.array([row[OPTIMUM] for row in rows])
+    policy = np.array([row["policy"] for row in rows])
+    print(f"\n{run} (whole life, gamma {config.gamma:g}): {households} held-out households x {n_paths} paths, "
+          f"{seconds:.0f} s with the solves; certainty equivalent as a share of the optimum's "
+          "(each rule with its best saving baseline, household by household)")
+    print("| strategy | median | p10 | min |")
+    print("|---|---:|---:|---:|")
+    for name, values in (("policy", policy), *best_of.items()):
+        ratio = values / optimum
+        print(f"| {name} | {100 * np.median(ratio):.1f}% | {100 * np.percentile(ratio, 10):.1f}% | {100 * ratio.min():.1f}% |")
+    others = np.max([best_of[rule] for rule in best_of if rule != "merton"], axis=0)
+    wins = int((policy > others + 1e-9).sum())
+    gap = (policy - best_of["merton"]) / optimum
+    print(f"policy beats the best rule other than merton on {wins}/{households} households; "
+          f"policy minus merton: median {100 * np.median(gap):+.1f} points of the optimum (min {100 * gap.min():+.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -145,11 +180,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--horizon", choices=("retirement", "life"), default="retirement",
-                        help="life: the whole-life solve times (the strategies' shares come with the withdrawal rules).")
+                        help="life: the whole-life solve times, and with --run/--train the rules' and policy's shares.")
     args = parser.parse_args()
     if args.horizon == "life":
         if not args.skip_timing:
             life_timing(args.repeats)
+        run = args.run
+        if run is None and args.train:
+            run = "runs/oracle-life"
+            with Reporter("training the whole-life run") as progress:
+                Trainer(TrainConfig(horizon="life", reward="crra", out=run), console=progress.console,
+                        progress=progress).run()
+        if run is not None:
+            life_shares(run, args.households, args.paths, args.seed)
         return
     if not args.skip_timing:
         timing(args.repeats)
