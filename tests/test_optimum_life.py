@@ -17,6 +17,7 @@ from mcsim.env.household import sample_pool
 from mcsim.env.kernels import INFO_SIZE, LIFE_SPENDING_SCALE, new_state, reset_env, step_env
 from mcsim.env.policies import rollout
 from mcsim.env.vec_env import NumbaVecEnv
+from mcsim.env.withdrawal_policies import WITHDRAWAL_RULES, life_baselines
 from mcsim.optimum.kernels import (
     ACCUMULATION,
     CERTAINTY,
@@ -297,8 +298,16 @@ def test_optimum_command_over_the_whole_life() -> None:
     assert all(row["monthly_consumption"] > 0 and row["monthly_withdrawal"] >= 0 for row in retired)
     assert all(0.0 <= row["equity_share"] <= 1.0 for row in rows)
     assert data["solver_certainty_equivalent"] > 0 and data["simulated_standard_error"] > 0
+    baselines = data["baselines"]
+    assert set(baselines) == set(life_baselines())
+    simulated = data["simulated_certainty_equivalent"]
+    for entry in baselines.values():
+        assert entry["share_of_optimum"] == pytest.approx(entry["certainty_equivalent"] / simulated)
+    # The same lives for every strategy: the optimum beats each baseline there (a 40-point grid, 50 lives).
+    assert max(entry["share_of_optimum"] for entry in baselines.values()) < 1.0
     text = runner.invoke(cli, ["optimum", "--horizon", "life", "--mc", "20", "--wealth-points", "40"])
     assert text.exit_code == 0 and "retired" in text.output and "withdrawal" in text.output
+    assert "of optimum" in text.output and all(rule in text.output for rule in WITHDRAWAL_RULES)
 
 
 @pytest.mark.parametrize("args", [

@@ -592,7 +592,7 @@ def optimum(profile: str, reward: str | None, horizon: str, gamma: float, beques
     from ..training.reports import optimum_report
     from .plot import check_output_path, write_strategy_chart
     from .progress import Reporter
-    from .render import evaluation_table, life_path_table, median_path_table, print_view
+    from .render import evaluation_table, life_baselines_table, life_path_table, median_path_table, print_view
 
     if horizon == "life" and plot is not None:
         raise BadInput("--plot: the strategy chart covers --horizon retirement only (drop --plot or the horizon)")
@@ -613,6 +613,8 @@ def optimum(profile: str, reward: str | None, horizon: str, gamma: float, beques
         click.echo(f"Optimal value {life.policy.value:.4f} by the solver (certainty equivalent {life.solver_ce:,.0f} € a "
                    f"month), {life.simulated_value:.4f} ± {life.simulated_error:.4f} simulated on {n_paths:,} lives "
                    f"({life.simulated_ce:,.0f} € a month); solved in {life.policy.seconds:.1f} s.")
+        print_view(life_baselines_table(life, f"{life.profile}: each withdrawal rule with its best saving baseline, "
+                                              f"on the same {n_paths:,} lives"))
         return
     with Reporter("solving the optimum") as progress:
         report = optimum_report(profile, config, n_paths, seed, SolverGrid(wealth_points=wealth_points), progress)

@@ -11,6 +11,7 @@ from ..core.profile import Profile
 from ..core.simulation import SimulationResult
 from ..core.spending import CUT_THRESHOLD
 from ..core.stats import Summary
+from ..optimum.report import LifeOptimumReport
 from ..optimum.solver import MedianPath
 from ..training.evaluation import Evaluation, Phase
 
@@ -292,4 +293,19 @@ def life_path_table(path: MedianPath, title: str) -> Table:
             euros(path.monthly_withdrawal[i]) if retired else "", percent(path.withdrawal_rate[i]) if retired else "",
             percent(path.equity_share[i], 0),
         )
+    return table
+
+
+def life_baselines_table(report: LifeOptimumReport, title: str) -> Table:
+    """Each withdrawal rule (with its best saving baseline) as a share of the optimum's certainty equivalent."""
+    caption = ("certainty-equivalent consumption: the constant monthly consumption over the whole life (weighted "
+               "by survival) with the same expected utility, simulated on the same lives as the optimum's.")
+    table = Table(title=title, caption=caption, **CAPTIONED)
+    for column, justify in (("strategy", "left"), ("saving baseline", "left"), ("CE / month", "right"),
+                            ("of optimum", "right")):
+        table.add_column(column, justify=justify)
+    table.add_row("optimum", "", euros(report.simulated_ce), percent(1.0))
+    for rule, (saving, ce) in report.best_by_rule().items():
+        share = report.share(ce)
+        table.add_row(rule, saving, euros(ce), "" if share is None else percent(share))
     return table

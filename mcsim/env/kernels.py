@@ -410,6 +410,28 @@ def life_month_utility(pool, params, h, t, consumption, wealth, reference):
     return utility
 
 
+@jit(inline=True)
+def draw_step(pool, state, b, h, months):
+    """Draw env ``b``'s market for a step of ``months`` months: (real gross returns, inflation), views of its working space."""
+    real_gross = state.real_gross[b, :months]
+    inflation = state.inflation[b, :months]
+    bits = state.bits[b, : 2 * months]
+    rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
+    _store_rng(state, b, rng)
+    return real_gross, inflation
+
+
+@jit(inline=True)
+def end_step(state, b, month, wealth, basis, price_level, first_action, equity):
+    """Store env ``b``'s state after a step (the clipped actions become its last ones)."""
+    state.month[b] = month
+    state.wealth[b] = wealth
+    state.basis[b] = basis
+    state.price_level[b] = price_level
+    state.last_rate[b] = first_action
+    state.last_equity[b] = equity
+
+
 @jit
 def retired_step(pool, params, state, b, spend_action, equity_action, info):
     """A retirement step of a LIFE episode: spend ``a0`` (docs/whole-life.md), invest at ``a1``; return (reward, done).
@@ -426,11 +448,7 @@ def retired_step(pool, params, state, b, spend_action, equity_action, info):
     spend = clip_action(spend_action)
     equity = clip_action(equity_action)
     months = min(params.step_months, end - month)
-    real_gross = state.real_gross[b, :months]
-    inflation = state.inflation[b, :months]
-    bits = state.bits[b, : 2 * months]
-    rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
-    _store_rng(state, b, rng)
+    real_gross, inflation = draw_step(pool, state, b, h, months)
     wealth = state.wealth[b]
     basis = state.basis[b]
     price_level = state.price_level[b]
@@ -455,12 +473,7 @@ def retired_step(pool, params, state, b, spend_action, equity_action, info):
         consumed += consumption
         reward += life_month_utility(pool, params, h, t, consumption, wealth, reference)
     month += months
-    state.month[b] = month
-    state.wealth[b] = wealth
-    state.basis[b] = basis
-    state.price_level[b] = price_level
-    state.last_rate[b] = spend
-    state.last_equity[b] = equity
+    end_step(state, b, month, wealth, basis, price_level, spend, equity)
     info[INFO_AGE] = pool.start_age[h] + month / 12.0
     info[INFO_WEALTH] = wealth
     info[INFO_SAVING] = -gross / months
@@ -486,11 +499,7 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
     rate = clip_action(rate_action)
     equity = clip_action(equity_action)
     months = min(params.step_months, n_accum - month)
-    real_gross = state.real_gross[b, :months]
-    inflation = state.inflation[b, :months]
-    bits = state.bits[b, : 2 * months]
-    rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
-    _store_rng(state, b, rng)
+    real_gross, inflation = draw_step(pool, state, b, h, months)
     wealth = state.wealth[b]
     basis = state.basis[b]
     price_level = state.price_level[b]
@@ -520,12 +529,7 @@ def step_env(pool, params, state, b, rate_action, equity_action, info):
                 floor = CONSUMPTION_FLOOR * reference
                 qol += params.monthly_discount**t * crra(max(consumption, floor) / reference, params.gamma) / 12.0
     month += months
-    state.month[b] = month
-    state.wealth[b] = wealth
-    state.basis[b] = basis
-    state.price_level[b] = price_level
-    state.last_rate[b] = rate
-    state.last_equity[b] = equity
+    end_step(state, b, month, wealth, basis, price_level, rate, equity)
     reward = 0.0
     if params.reward == PLANNER:
         reward = params.qol_weight * qol / n_accum

@@ -21,7 +21,7 @@ import numpy as np
 from ..core.jit import jit
 from ..core.market import MarketArrays
 from ..core.mortality import FIXED, GOMPERTZ
-from ..core.profile import Withdrawal, withdrawal_from_dict
+from ..core.profile import WITHDRAWAL_PARAMETERS, Withdrawal, withdrawal_from_dict
 from ..core.withdrawal import (
     MEMORY_SIZE,
     MERTON,
@@ -35,10 +35,12 @@ from ..core.withdrawal import (
 )
 from .household import HouseholdPool
 from .kernels import LIFE_SPENDING_SCALE
-from .policies import Policy
+from .policies import BASELINES, Policy
 from .vec_env import NumbaVecEnv
 
 ENV_ASSETS = ["equities", "bonds"]
+WITHDRAWAL_RULES: tuple[str, ...] = tuple(WITHDRAWAL_PARAMETERS)
+"""The core's withdrawal rules, in the order the whole life's evaluations list them."""
 
 
 def withdrawal_rule(rule: str, parameters: dict[str, Any] | None = None) -> Withdrawal:
@@ -177,3 +179,27 @@ class WithdrawalPolicy:
             env.wealth, env.basis, env.price_level, env.config.step_months, self._memory, self._amount, actions,
         )
         return actions
+
+
+def baseline_name(saving: str, rule: str) -> str:
+    """The name of saving baseline ``saving`` spending by withdrawal rule ``rule``: ``SAVING/RULE``."""
+    return f"{saving}/{rule}"
+
+
+def split_baseline_name(name: str) -> tuple[str, str] | None:
+    """(saving baseline, withdrawal rule) of a :func:`baseline_name`, or None for any other strategy."""
+    saving, _, rule = name.partition("/")
+    return (saving, rule) if saving in BASELINES and rule in WITHDRAWAL_RULES else None
+
+
+def life_baselines(savings: tuple[str, ...] | None = None, rules: tuple[str, ...] = WITHDRAWAL_RULES) -> dict[str, Policy]:
+    """The baselines over the whole life: each saving baseline with each withdrawal rule (default parameters).
+
+    Fresh policies on every call (a withdrawal policy keeps each roll-out's yearly state); the saving
+    baselines are :data:`~mcsim.env.policies.BASELINES`' own, so the bisection's savings are computed
+    once per pool. Ordered by saving baseline, then rule.
+    """
+    return {
+        baseline_name(saving, rule): WithdrawalPolicy(BASELINES[saving], rule)
+        for saving in (savings or tuple(BASELINES)) for rule in rules
+    }

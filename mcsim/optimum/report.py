@@ -1,8 +1,8 @@
 """The optimum over the whole life, reported: its strategy by age on the median market and its value.
 
-``mcsim optimum --horizon life`` prints it. Every strategy as a share of the optimum over the whole
-life comes with the withdrawal-rule baselines (``mcsim evaluate``); here the optimum stands alone:
-the solver's value beside its value simulated in the environment on the same objective.
+``mcsim optimum --horizon life`` prints it: the solver's value beside its value simulated in the
+environment on the same objective, and every baseline of the whole life (each saving baseline
+spending by each withdrawal rule) as a share of the optimum's certainty equivalent on the same lives.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..core.progress import OnProgress, silent
 from ..env.environment import EnvConfig
 from ..env.household import pool_from_profiles
 from ..env.policies import rollout
+from ..env.withdrawal_policies import life_baselines, split_baseline_name
 from .policy import Optimum
 from .solver import MedianPath, OptimalPolicy, SolverGrid, certainty_equivalent, median_path
 
@@ -40,6 +41,20 @@ class LifeOptimumReport:
     simulated_error: float
     simulated_ce: float
     n_paths: int
+    baselines: dict[str, float]
+
+    def share(self, ce: float) -> float | None:
+        """A certainty equivalent as a share of the optimum's simulated one (None when that is not positive)."""
+        return ce / self.simulated_ce if self.simulated_ce > 0 else None
+
+    def best_by_rule(self) -> dict[str, tuple[str, float]]:
+        """Each withdrawal rule's best saving baseline and its certainty equivalent, best rule first."""
+        best: dict[str, tuple[str, float]] = {}
+        for name, ce in self.baselines.items():
+            saving, rule = split_baseline_name(name) or (name, name)
+            if rule not in best or ce > best[rule][1]:
+                best[rule] = (saving, ce)
+        return dict(sorted(best.items(), key=lambda item: -item[1][1]))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
@@ -53,6 +68,9 @@ class LifeOptimumReport:
             "simulated_certainty_equivalent": self.simulated_ce, "paths": self.n_paths,
             "solve_seconds": self.policy.seconds, "basis_ratio": self.policy.basis_ratio,
             "median_market": self.path.to_dict(),
+            "baselines": {
+                name: {"certainty_equivalent": ce, "share_of_optimum": self.share(ce)} for name, ce in self.baselines.items()
+            },
         }
 
 
@@ -60,7 +78,10 @@ def life_optimum_report(
     profile_source: str, config: EnvConfig, n_paths: int, seed: int, solver: SolverGrid | None = None,
     progress: OnProgress | None = None,
 ) -> LifeOptimumReport:
-    """Solve the household's optimum over the whole life, follow it on the median market, simulate its value."""
+    """Solve the household's optimum over the whole life, follow it on the median market, simulate its value.
+
+    Every baseline of the whole life then lives the same ``n_paths`` lives (common random numbers).
+    """
     report = progress or silent
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
@@ -69,11 +90,18 @@ def life_optimum_report(
     policy = optimum.solution(pool, 0, config)
     path = median_path(pool, 0, config, policy)
     report("simulating the optimum's value", 0, 0, detail=f"{n_paths:,} lives")
-    returns = rollout(optimum, pool, n_paths, seed, **asdict(config)).returns
+    settings = asdict(config)
+    returns = rollout(optimum, pool, n_paths, seed, **settings).returns
     mean = float(returns.mean())
     error = float(returns.std(ddof=1) / math.sqrt(returns.size)) if returns.size > 1 else math.nan
+    baselines = {}
+    pairs = life_baselines()
+    for i, (name, baseline) in enumerate(pairs.items(), 1):
+        report("simulating the baselines", i - 1, len(pairs), unit="strategies", detail=name)
+        value = float(rollout(baseline, pool, n_paths, seed, **settings).returns.mean())
+        baselines[name] = certainty_equivalent(pool, 0, config, value)
     return LifeOptimumReport(
         profile=profile.name, config=config, policy=policy, path=path,
         solver_ce=certainty_equivalent(pool, 0, config, policy.value), simulated_value=mean, simulated_error=error,
-        simulated_ce=certainty_equivalent(pool, 0, config, mean), n_paths=n_paths,
+        simulated_ce=certainty_equivalent(pool, 0, config, mean), n_paths=n_paths, baselines=baselines,
     )

@@ -17,10 +17,16 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ParameterError
-from ..core.profile import WITHDRAWAL_PARAMETERS
-from ..env.policies import BASELINES, Bisection, ConstantMix, GlidePath, OwnPlan, Policy
+from ..env.policies import Bisection, ConstantMix, GlidePath, OwnPlan, Policy
 from ..env.vec_env import NumbaVecEnv
-from ..env.withdrawal_policies import WithdrawalPolicy, withdrawal_rule
+from ..env.withdrawal_policies import (  # noqa: F401 (re-exported: the plugin's view of the whole life's baselines)
+    WITHDRAWAL_RULES,
+    WithdrawalPolicy,
+    baseline_name,
+    life_baselines,
+    split_baseline_name,
+    withdrawal_rule,
+)
 from .agents import Agent, AgentBackend
 from .hookspecs import hookimpl
 
@@ -59,10 +65,6 @@ class PolicyBackend(AgentBackend):
         return PolicyAgent(policy, env)
 
 
-WITHDRAWAL_RULES: tuple[str, ...] = tuple(WITHDRAWAL_PARAMETERS)
-"""The core's withdrawal rules, in the order the whole life's evaluations list them."""
-
-
 def withdrawal_setting(value: Any) -> tuple[str, dict[str, Any]]:
     """A ``withdrawal`` configuration value as (rule, parameters), validated (one-line errors).
 
@@ -78,30 +80,6 @@ def withdrawal_setting(value: Any) -> tuple[str, dict[str, Any]]:
                                            f"with its 'rule' and parameters (got {value!r})")
     withdrawal_rule(rule, parameters)
     return rule, parameters
-
-
-def baseline_name(saving: str, rule: str) -> str:
-    """The name of saving baseline ``saving`` spending by withdrawal rule ``rule``: ``SAVING/RULE``."""
-    return f"{saving}/{rule}"
-
-
-def split_baseline_name(name: str) -> tuple[str, str] | None:
-    """(saving baseline, withdrawal rule) of a :func:`baseline_name`, or None for any other strategy."""
-    saving, _, rule = name.partition("/")
-    return (saving, rule) if saving in BASELINES and rule in WITHDRAWAL_RULES else None
-
-
-def life_baselines(savings: tuple[str, ...] | None = None, rules: tuple[str, ...] = WITHDRAWAL_RULES) -> dict[str, Policy]:
-    """The baselines over the whole life: each saving baseline with each withdrawal rule (default parameters).
-
-    Fresh policies on every call (a withdrawal policy keeps each roll-out's yearly state); the saving
-    baselines are :data:`~mcsim.env.policies.BASELINES`' own, so the bisection's savings are computed
-    once per pool. Ordered by saving baseline, then rule.
-    """
-    return {
-        baseline_name(saving, rule): WithdrawalPolicy(BASELINES[saving], rule)
-        for saving in (savings or tuple(BASELINES)) for rule in rules
-    }
 
 
 BACKENDS = (
