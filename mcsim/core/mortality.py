@@ -3,8 +3,10 @@
 ``fixed``: the person lives to the horizon (``life_expectancy``). ``gompertz``: the force of mortality
 at age x is ``exp((x - m) / b) / b`` (modal age m, dispersion b), so the probability of being alive at
 age x given alive at age x0 is ``exp(exp((x0 - m) / b) * (1 - exp((x - x0) / b)))`` (Gompertz, 1825;
-the parametrisation of Milevsky, *The 7 Most Important Equations for Your Retirement*, 2012). A death
-age is drawn per path by inverting that curve with one uniform of the path's own stream.
+the parametrisation of Milevsky, *The 7 Most Important Equations for Your Retirement*, 2012). The
+profile's defaults, 88 and 10, are round values of the size Gompertz fits to pensioner mortality
+give, not fitted to a table here. A death age is drawn per path by inverting that curve with one
+uniform of the path's own stream.
 """
 
 from __future__ import annotations
