@@ -166,13 +166,12 @@ def test_evaluate_refuses_runs_of_two_horizons_in_one_line(life_run: Path, tmp_p
     assert len(lines) == 1 and "mix horizons" in lines[0] and "evaluate the runs of each horizon apart" in lines[0]
 
 
-def test_predict_refuses_a_chart_of_a_life_run_in_one_line(life_run: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture) -> None:
-    with pytest.raises(SystemExit) as stop:
-        main(["predict", str(life_run), "--plot", str(tmp_path / "chart.png")])
-    assert stop.value.code == 2
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "--plot" in lines[0] and not (tmp_path / "chart.png").exists()
+def test_predict_draws_the_strategy_of_a_life_run_to_the_horizon(life_run: Path, tmp_path: Path) -> None:
+    chart = tmp_path / "chart.png"
+    result = CliRunner().invoke(cli, ["predict", str(life_run), "--mc", "4", "--no-optimum", "--plot", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert chart.stat().st_size > 10_000 and chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Strategy chart written to" in result.output
 
 
 # --- the pieces, without training ---------------------------------------------------------------

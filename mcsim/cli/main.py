@@ -527,15 +527,12 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
       mcsim predict runs/sb3-ppo-seed0 --runtime onnx   # after mcsim export-onnx, no torch needed
     """
     from ..training.reports import predict_household
-    from ..training.rundirs import read_manifest
     from .plot import check_output_path, write_strategy_chart
     from .progress import Reporter
     from .render import evaluation_table, phases_table, print_view
     from .render_life import life_evaluation_table, life_phases_table
 
     if plot is not None:
-        if read_manifest(run)["env"].get("horizon") == "life":
-            raise BadInput("--plot: the strategy chart covers runs of --horizon retirement only (drop --plot)")
         check_output_path(plot)
     with Reporter("predicting") as progress:
         prediction = predict_household(run, profile, n_paths, seed, runtime, optimum, progress=progress)
@@ -549,9 +546,9 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
     if prediction.evaluation.life:
         print_view(life_phases_table(prediction.phases))
         print_view(life_evaluation_table(prediction.evaluation, f"{title}, over the whole life"))
-        return
-    print_view(phases_table(prediction.phases))
-    print_view(evaluation_table(prediction.evaluation, title))
+    else:
+        print_view(phases_table(prediction.phases))
+        print_view(evaluation_table(prediction.evaluation, title))
     if plot is not None:
         click.echo(f"Strategy chart written to {plot}")
 

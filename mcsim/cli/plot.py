@@ -105,6 +105,9 @@ def _spending_panel(axes: Any, result: SimulationResult, spending: Any) -> None:
 def write_strategy_chart(prediction: Any, path: str | Path, title: str | None = None) -> Path:
     """Draw a prediction: the glide path and monthly saving by age, and the wealth fan, into a PNG.
 
+    For a run over the whole life, the top panel also shows the gross withdrawal once retired and
+    the consumption at every age, to the horizon.
+
     ``title`` replaces the default title of the strategy panel (a learned strategy's).
     """
     import matplotlib
@@ -115,15 +118,34 @@ def write_strategy_chart(prediction: Any, path: str | Path, title: str | None = 
 
     path = check_output_path(path)
     figure, (strategy, wealth) = plt.subplots(2, 1, figsize=(10, 7.5), dpi=110, sharex=True)
-    ages = np.append(prediction.ages, prediction.retirement_age)
-    equity = 100 * np.append(prediction.equity_share, prediction.equity_share[-1])
-    saving = np.append(prediction.monthly_saving, prediction.monthly_saving[-1])
-    strategy.step(ages, equity, where="post", color="tab:orange", linewidth=2, label="equity share")
+    life = getattr(prediction, "monthly_consumption", None) is not None
+    end = prediction.end_ages[-1] if life else prediction.retirement_age
+
+    def extend(values: np.ndarray) -> np.ndarray:
+        return np.append(values, values[-1])
+
+    ages = np.append(prediction.ages, end)
+    strategy.step(ages, extend(100 * prediction.equity_share), where="post", color="tab:orange", linewidth=2,
+                  label="equity share")
     strategy.set_ylabel("equity share (%)")
     strategy.set_ylim(0, 100)
     saving_axis = strategy.twinx()
-    saving_axis.step(ages, saving, where="post", color="tab:green", linewidth=2, label="monthly saving")
-    saving_axis.set_ylabel("monthly saving (€ of today)")
+    if life:
+        # Over the whole life: saving while working, the gross withdrawal once retired, and consumption.
+        retired = extend(np.asarray(prediction.retired, dtype=bool))
+        saving = extend(prediction.monthly_saving)
+        saving_axis.step(ages, np.where(retired, np.nan, saving), where="post", color="tab:green", linewidth=2,
+                         label="monthly saving")
+        saving_axis.step(ages, np.where(retired, -saving, np.nan), where="post", color="tab:purple", linewidth=2,
+                         label="monthly withdrawal")
+        saving_axis.step(ages, extend(prediction.monthly_consumption), where="post", color="tab:gray", linewidth=1.5,
+                         linestyle="--", label="monthly consumption")
+        saving_axis.set_ylabel("per month (€ of today)")
+        strategy.axvline(prediction.retirement_age, color="tab:red", linestyle="--", linewidth=1.2)
+    else:
+        saving_axis.step(ages, extend(prediction.monthly_saving), where="post", color="tab:green", linewidth=2,
+                         label="monthly saving")
+        saving_axis.set_ylabel("monthly saving (€ of today)")
     saving_axis.set_ylim(bottom=0)
     lines = strategy.get_legend_handles_labels()[0] + saving_axis.get_legend_handles_labels()[0]
     strategy.legend(lines, [line.get_label() for line in lines], loc="upper right")
