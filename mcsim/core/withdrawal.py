@@ -146,7 +146,6 @@ def real_annual_moments(
     """
     n = market.drift.size
     # Real monthly log-returns: drift_k + vol_k (chol z)_k - (inflation_drift + inflation_vol z_i).
-    cov = np.zeros((n + 1, n + 1))
     loadings = np.zeros((n + 1, n + 1))
     loadings[:n, :n] = market.vol[:, None] * market.chol
     loadings[:n, n] = -market.inflation_vol
