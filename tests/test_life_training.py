@@ -218,3 +218,26 @@ def test_retirement_spending_weights_the_retirement_steps_only() -> None:
     months = np.minimum(12, n_decum - 12 * np.arange(retired))  # the last step may be shorter
     assert spent[0] == pytest.approx(1_500.0)
     assert spent[1] == pytest.approx(np.average(consumption[1, working:steps], weights=months))
+
+
+def test_gompertz_training_households_and_their_held_out_ones() -> None:
+    from mcsim.training.reports import held_out_pool
+    from mcsim.training.trainer import training_pools
+
+    config = TrainConfig(horizon="life", reward="crra", mortality="gompertz", profiles=6, eval_households=3)
+    train, held = training_pools(config)
+    assert (train.dispersion > 0).all() and (held.dispersion > 0).all()
+    assert (train.survival[:, 0] < 1.0).all() and (train.survival[:, 0] > 0.99).all()
+    assert (held_out_pool({"config": {"mortality": "gompertz"}}, 4, 0).dispersion > 0).all()
+    assert (held_out_pool({"config": {}}, 4, 0).dispersion == 0).all()
+
+
+@pytest.mark.parametrize(("settings", "field"), [
+    ({"mortality": "gompertz"}, "mortality"),
+    ({"mortality": "gompertz", "horizon": "life", "reward": "crra", "profile": "default"}, "mortality"),
+    ({"mortality": "weibull", "horizon": "life", "reward": "crra"}, "mortality"),
+])
+def test_bad_training_mortality_is_one_line(settings: dict, field: str) -> None:
+    with pytest.raises(ParameterError) as error:
+        TrainConfig(**settings)
+    assert error.value.name == field and "\n" not in str(error.value)

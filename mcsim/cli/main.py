@@ -396,6 +396,9 @@ def profile_show(name: str, as_json: bool) -> None:
               help="Objective: the planner's (funded probability, quality of life, risk) or lifetime CRRA utility.  "
                    "[default: planner; crra with --horizon life]")
 @horizon_options
+@click.option("--mortality", type=click.Choice(["fixed", "gompertz"]), default="fixed", show_default=True,
+              help="--horizon life: sampled households live to their life expectancy, or die by a Gompertz law "
+                   "(modal age 82-94, dispersion 8-12, to 110 at most).")
 @click.option("--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=2.0, show_default=True,
               help="Relative risk aversion of the CRRA utilities.")
 @seed_option
@@ -408,7 +411,8 @@ def profile_show(name: str, as_json: bool) -> None:
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
           device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, reward: str | None, horizon: str,
-          bequest_weight: float, gamma: float, seed: int, out: str | None, resume: bool, torch_threads: int) -> None:
+          bequest_weight: float, mortality: str, gamma: float, seed: int, out: str | None, resume: bool,
+          torch_threads: int) -> None:
     """Train an agent on a mixture of households and save it in a run directory.
 
     \b
@@ -418,6 +422,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
       mcsim train --profile default --episodes 3000 # one household
       mcsim train --reward crra                     # lifetime CRRA utility (certainty equivalents)
       mcsim train --horizon life                    # saving, then spending and investing in retirement
+      mcsim train --horizon life --mortality gompertz # ... for households whose lifetime is uncertain
       mcsim train --out runs/quick --resume         # continue after Ctrl-C
       mcsim train --resume                          # the most recent unfinished runs/sb3-ppo-seed0[-k]
     """
@@ -429,8 +434,8 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
     given = {
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
         "profile": profile, "network": network, "device": device, "vec": vec, "n_envs": n_envs, "workers": workers,
-        "mc_train": mc_train, "reward": reward, "horizon": horizon, "bequest_weight": bequest_weight, "gamma": gamma,
-        "seed": seed, "torch_threads": torch_threads,
+        "mc_train": mc_train, "reward": reward, "horizon": horizon, "bequest_weight": bequest_weight,
+        "mortality": mortality, "gamma": gamma, "seed": seed, "torch_threads": torch_threads,
     }
     if resume:
         # Resume the run as it was configured; options given on this command line override it.

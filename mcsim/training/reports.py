@@ -53,7 +53,7 @@ def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int) -> Hou
     config = manifest["config"]
     if config.get("profile"):
         return pool_from_profiles([config["profile"]])
-    return sample_pool(n_households, seed=HELD_OUT_SEED + seed)
+    return sample_pool(n_households, seed=HELD_OUT_SEED + seed, mortality=config.get("mortality", "fixed"))
 
 
 MIN_RUNS_FOR_INTERVAL = 3

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core.checks import integer
 from ..core.errors import ParameterError
+from ..core.mortality import MORTALITY_MODELS
 from ..core.progress import OnProgress, phase, silent
 from ..env.environment import EnvConfig, RetirementEnv
 from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
@@ -78,6 +79,7 @@ class TrainConfig:
     gamma: float = 2.0
     horizon: str = "retirement"
     bequest_weight: float = 0.0
+    mortality: str = "fixed"
     seed: int = 0
     out: str | None = None
     resume: bool = False
@@ -100,6 +102,12 @@ class TrainConfig:
         self.env_config()
         if self.bequest_weight > 0.0 and self.horizon != "life":
             raise ParameterError("bequest_weight", "a bequest is valued with horizon life only")
+        if self.mortality not in MORTALITY_MODELS:
+            raise ParameterError("mortality", f"must be one of {', '.join(MORTALITY_MODELS)} (got {self.mortality!r})")
+        if self.mortality != "fixed" and self.horizon != "life":
+            raise ParameterError("mortality", "gompertz households live to 110: train them with horizon life")
+        if self.mortality != "fixed" and self.profile is not None:
+            raise ParameterError("mortality", "a profile carries its own mortality (person.mortality): drop one of the two")
         integer("seed", self.seed, 0, 2**32 - 1)
         integer("eval_households", self.eval_households, 1, 10_000)
         integer("eval_episodes", self.eval_episodes, 1, 100_000)
@@ -178,8 +186,8 @@ def training_pools(config: TrainConfig) -> tuple[HouseholdPool, HouseholdPool]:
         pool = pool_from_profiles([config.profile])
         return pool, pool
     return (
-        sample_pool(config.profiles, seed=config.seed),
-        sample_pool(config.eval_households, seed=config.seed + EVAL_SEED_OFFSET),
+        sample_pool(config.profiles, seed=config.seed, mortality=config.mortality),
+        sample_pool(config.eval_households, seed=config.seed + EVAL_SEED_OFFSET, mortality=config.mortality),
     )
 
 
