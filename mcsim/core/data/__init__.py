@@ -1,0 +1,1 @@
+"""Historical market data shipped with the package (see NOTICE.md); read by :mod:`mcsim.core.history`."""

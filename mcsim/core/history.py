@@ -1,0 +1,88 @@
+"""Historical market series shipped with the package: read once, as arrays of returns by period.
+
+Two series ship (sources and citations in ``mcsim/core/data/NOTICE.md``):
+
+* ``shiller_monthly``: US, monthly, 1871-01 to 2023-05 (the month from each row to the next of
+  Shiller's workbook): ``equities`` (S&P composite total return) and ``bonds`` (10-year government
+  bond total return), derived from Shiller's real total-return indices and CPI;
+* ``damodaran_annual``: US, annual, 1928 to 2024: ``sp500``, ``us_small_cap``, ``tbill_3m``,
+  ``tbond_10y``, ``baa_corp``, ``real_estate`` (price only), ``gold``.
+
+Every series carries its nominal returns by column and its inflation, as decimals per period.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from .errors import ParameterError
+
+SHIPPED = ("shiller_monthly", "damodaran_annual")
+
+
+@dataclass(frozen=True)
+class History:
+    """A historical series: nominal returns by column and inflation, one row a period, as decimals.
+
+    ``periods_per_year`` is 12 (monthly) or 1 (annual); ``start`` is the (year, month) of the first period.
+    """
+
+    name: str
+    periods_per_year: int
+    start: tuple[int, int]
+    returns: dict[str, np.ndarray] = field(repr=False)
+    inflation: np.ndarray = field(repr=False)
+
+    @property
+    def n_periods(self) -> int:
+        """Periods (months or years) in the series."""
+        return int(self.inflation.size)
+
+    def real(self, column: str) -> np.ndarray:
+        """Real returns of ``column``: ``(1 + nominal) / (1 + inflation) - 1``."""
+        if column not in self.returns:
+            raise ParameterError("column", f"'{column}' is not a column of {self.name} (columns: {', '.join(self.returns)})")
+        return (1.0 + self.returns[column]) / (1.0 + self.inflation) - 1.0
+
+
+def _rows(filename: str) -> list[dict[str, str]]:
+    text = resources.files("mcsim.core.data").joinpath(filename).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _shiller_monthly() -> History:
+    rows = _rows("shiller_us_monthly_1871_2023.csv")
+    cpi = np.array([float(row["cpi"]) for row in rows])
+    equity_index = np.array([float(row["real_tr_price"]) for row in rows])
+    bond_index = np.array([float(row["real_bond_tr_index"]) for row in rows])
+    inflation = cpi[1:] / cpi[:-1]
+    # Real gross returns of each month (row t to row t + 1), made nominal with that month's inflation.
+    returns = {
+        "equities": equity_index[1:] / equity_index[:-1] * inflation - 1.0,
+        "bonds": bond_index[1:] / bond_index[:-1] * inflation - 1.0,
+    }
+    start = (int(rows[0]["year"]), int(rows[0]["month"]))
+    return History("shiller_monthly", 12, start, returns, inflation - 1.0)
+
+
+def _damodaran_annual() -> History:
+    rows = _rows("damodaran_us_annual_1928_2024.csv")
+    columns = [name for name in rows[0] if name not in ("year", "cpi_inflation")]
+    returns = {name: np.array([float(row[name]) for row in rows]) for name in columns}
+    inflation = np.array([float(row["cpi_inflation"]) for row in rows])
+    return History("damodaran_annual", 1, (int(rows[0]["year"]), 1), returns, inflation)
+
+
+@cache
+def shipped(name: str) -> History:
+    """A shipped series by name (read once per process)."""
+    if name == "shiller_monthly":
+        return _shiller_monthly()
+    if name == "damodaran_annual":
+        return _damodaran_annual()
+    raise ParameterError("history", f"'{name}' is not a shipped series (shipped: {', '.join(SHIPPED)})")
