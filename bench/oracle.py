@@ -182,28 +182,18 @@ def main() -> None:
     parser.add_argument("--horizon", choices=("retirement", "life"), default="retirement",
                         help="life: the whole-life solve times, and with --run/--train the rules' and policy's shares.")
     args = parser.parse_args()
-    if args.horizon == "life":
-        if not args.skip_timing:
-            life_timing(args.repeats)
-        run = args.run
-        if run is None and args.train:
-            run = "runs/oracle-life"
-            with Reporter("training the whole-life run") as progress:
-                Trainer(TrainConfig(horizon="life", reward="crra", out=run), console=progress.console,
-                        progress=progress).run()
-        if run is not None:
-            life_shares(run, args.households, args.paths, args.seed)
-        return
+    life = args.horizon == "life"
     if not args.skip_timing:
-        timing(args.repeats)
+        (life_timing if life else timing)(args.repeats)
     run = args.run
     if run is None and args.train:
-        run = "runs/oracle-crra"
-        with Reporter("training the crra run") as progress:
-            Trainer(TrainConfig(reward="crra", out=run), console=progress.console, progress=progress).run()
+        run = "runs/oracle-life" if life else "runs/oracle-crra"
+        with Reporter(f"training {run}") as progress:
+            Trainer(TrainConfig(horizon=args.horizon, reward="crra", out=run), console=progress.console,
+                    progress=progress).run()
     if run is not None:
-        shares(run, args.households, args.paths, args.seed)
-    if args.planner_run is not None:
+        (life_shares if life else shares)(run, args.households, args.paths, args.seed)
+    if args.planner_run is not None and not life:
         shares(args.planner_run, args.households, args.paths, args.seed)
 
 

@@ -148,7 +148,7 @@ class WithdrawalPolicy:
     saving: Policy
     rule: str = "constant_dollar"
     parameters: dict[str, Any] = field(default_factory=dict)
-    _rules: dict[tuple, PoolRules] = field(default_factory=dict, init=False, repr=False)
+    _rules: tuple[HouseholdPool, float, float, PoolRules] | None = field(default=None, init=False, repr=False)
     _memory: np.ndarray = field(default_factory=lambda: np.zeros((0, MEMORY_SIZE)), init=False, repr=False)
     _amount: np.ndarray = field(default_factory=lambda: np.zeros(0), init=False, repr=False)
 
@@ -156,14 +156,19 @@ class WithdrawalPolicy:
         self._withdrawal = withdrawal_rule(self.rule, self.parameters)
 
     def pool_rules(self, env: NumbaVecEnv) -> PoolRules:
-        """The rule for every household of ``env``'s pool (built once per pool and objective)."""
-        key = (id(env.pool), env.config.gamma, env.config.discount)
-        if key not in self._rules:
+        """The rule for every household of ``env``'s pool, kept for the last pool and objective it served.
+
+        The pool itself is kept with it (compared by identity): an id alone could be reused by
+        another pool once the first is gone.
+        """
+        gamma, discount = env.config.gamma, env.config.discount
+        kept = self._rules
+        if kept is None or kept[0] is not env.pool or kept[1:3] != (gamma, discount):
             withdrawal = self._withdrawal
             if withdrawal.rule == "merton":
-                withdrawal = withdrawal.model_copy(update={"gamma": env.config.gamma, "discount": env.config.discount})
-            self._rules[key] = pool_rules(env.pool, withdrawal)
-        return self._rules[key]
+                withdrawal = withdrawal.model_copy(update={"gamma": gamma, "discount": discount})
+            kept = self._rules = (env.pool, gamma, discount, pool_rules(env.pool, withdrawal))
+        return kept[3]
 
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """The saving baseline's actions, with the rule's spending (and merton's equity) in retirement."""
