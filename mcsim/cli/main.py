@@ -17,6 +17,7 @@ import click
 from .. import __version__
 from ..core.errors import McsimError, one_line
 from ..core.profile import WITHDRAWAL_PARAMETERS
+from .data import data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
@@ -162,6 +163,9 @@ def cli() -> None:
       mcsim withdrawals                   # every withdrawal rule on the same paths
       mcsim profiles                      # the embedded example households
     """
+
+
+cli.add_command(data)
 
 
 @cli.command(context_settings=CONTEXT)
