@@ -206,7 +206,7 @@ def test_solver_step_is_the_environment_step(reward: str, step_months: int) -> N
     state, info = new_state(1), np.zeros(INFO_SIZE)
     for k in (0, n_steps // 2, n_steps - 1):
         for wealth, rate, equity in ((50_000.0, 0.3, 0.7), (1_000.0, 1.0, 0.0), (2e6, 0.0, 1.0)):
-            reset_env(pool, params, state, 0, 0)
+            reset_env(pool, params, state, 0, 0, -1.0)
             state.month[0], state.wealth[0] = k * step_months, wealth
             reward_env, _ = step_env(pool, params, state, 0, rate, equity, info)
             after = action_value(ACCUMULATION, k, wealth, rate, equity, problem, tables, no_life(n_steps, step_months),

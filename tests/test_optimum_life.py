@@ -149,7 +149,7 @@ def test_solver_steps_are_the_environment_steps(step_months: int) -> None:
         for k in (0, len(steps) // 2, len(steps) - 1):
             t0, months = steps[k]
             for wealth, action, equity in ((50_000.0, 0.3, 0.7), (1_000.0, 1.0, 0.0), (2e6, 0.05, 1.0)):
-                reset_env(pool, params, state, 0, 0)
+                reset_env(pool, params, state, 0, 0, -1.0)
                 state.month[0], state.wealth[0] = t0, wealth
                 state.basis[0], state.price_level[0] = ratio * wealth * price_level, price_level
                 reward_env, _ = step_env(pool, params, state, 0, action, equity, info)

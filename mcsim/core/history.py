@@ -21,8 +21,14 @@ from importlib import resources
 import numpy as np
 
 from .errors import ParameterError
+from .profile import MarketHistory
 
 SHIPPED = ("shiller_monthly", "damodaran_annual")
+DEFAULT_SERIES = "shiller_monthly"
+USUAL_COLUMNS = {
+    "damodaran_annual": {"equities": "sp500", "bonds": "tbond_10y", "cash": "tbill_3m"},
+}
+"""The column a profile asset of this name takes by default, per series (beyond a column of its own name)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,19 @@ class History:
     def n_periods(self) -> int:
         """Periods (months or years) in the series."""
         return int(self.inflation.size)
+
+    @property
+    def period_months(self) -> int:
+        """Months in a period: 1 (monthly) or 12 (annual)."""
+        return 12 // self.periods_per_year
+
+    def date(self, period: int) -> str:
+        """The date of period ``period`` (0 = the first): ``YYYY-MM`` for monthly series, ``YYYY`` for annual."""
+        year, month = self.start
+        if self.periods_per_year == 1:
+            return str(year + period)
+        months = year * 12 + month - 1 + period
+        return f"{months // 12}-{months % 12 + 1:02d}"
 
     def real(self, column: str) -> np.ndarray:
         """Real returns of ``column``: ``(1 + nominal) / (1 + inflation) - 1``."""
@@ -86,3 +105,54 @@ def shipped(name: str) -> History:
     if name == "damodaran_annual":
         return _damodaran_annual()
     raise ParameterError("history", f"'{name}' is not a shipped series (shipped: {', '.join(SHIPPED)})")
+
+
+def load_history(spec: MarketHistory) -> History:
+    """The series a profile's ``market.history`` names: shipped, a user's CSV or a JST file."""
+    from .history_files import read_history_csv, read_jst  # they build History objects of this module
+    if spec.file is not None:
+        return read_history_csv(spec.file, spec.returns)
+    if spec.jst is not None:
+        return read_jst(spec.jst, spec.country or "")
+    name = spec.series or DEFAULT_SERIES
+    if name not in SHIPPED:
+        raise ParameterError("market.history.series", f"'{name}' is not a shipped series (shipped: {', '.join(SHIPPED)})")
+    return shipped(name)
+
+
+def asset_columns(history: History, assets: list[str], spec: MarketHistory) -> list[str]:
+    """The data column of each asset: ``spec.columns``, else its own name, else the series' usual one."""
+    for asset in spec.columns:
+        if asset not in assets:
+            raise ParameterError(f"market.history.columns.{asset}", f"unknown asset (market assets: {', '.join(assets)})")
+    usual = USUAL_COLUMNS.get(history.name, {})
+    columns = []
+    for asset in assets:
+        column = spec.columns.get(asset) or (asset if asset in history.returns else usual.get(asset))
+        if column is None:
+            raise ParameterError(
+                f"market.history.columns.{asset}",
+                f"asset '{asset}' has no column in {history.name}: map it to one of {', '.join(history.returns)}",
+            )
+        if column not in history.returns:
+            raise ParameterError(
+                f"market.history.columns.{asset}",
+                f"'{column}' is not a column of {history.name} (columns: {', '.join(history.returns)})",
+            )
+        columns.append(column)
+    return columns
+
+
+def monthly_rows(history: History, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Month by month: each column's real gross return (float64[n_months, n_columns]) and the inflation factor.
+
+    An annual series spreads each year evenly over its twelve months: the month's factor is the
+    year's to the power 1/12, so twelve months compound to the year exactly.
+    """
+    inflation = 1.0 + history.inflation
+    real = np.column_stack([(1.0 + history.returns[column]) / inflation for column in columns])
+    repeat = history.period_months
+    if repeat > 1:
+        real = np.repeat(real ** (1.0 / repeat), repeat, axis=0)
+        inflation = np.repeat(inflation ** (1.0 / repeat), repeat)
+    return np.ascontiguousarray(real), np.ascontiguousarray(inflation)

@@ -3,7 +3,8 @@
 One month of one path, in order:
 
 1. draw the month's correlated shocks and turn them into each asset's gross return, deflated by
-   the month's inflation factor (:func:`draw_real_returns`, which draws a path's months at once);
+   the month's inflation factor (:func:`draw_real_returns`, which draws a path's months at once),
+   or read the month's row of a historical series (:func:`draw_history`);
 2. grow each account at its allocation's return (accounts are rebalanced to their allocation every
    month) and charge its fee;
 3. before retirement, add the month's contribution, split across accounts; from retirement on,
@@ -23,7 +24,7 @@ import numpy as np
 from numba import prange
 
 from .jit import jit
-from .market import NORMAL, STUDENT_T
+from .market import BOOTSTRAP, HISTORICAL, NORMAL, STUDENT_T
 from .mortality import FIXED, death_month
 from .rng import seed_stream, standard_gamma, standard_normal, uniform
 from .withdrawal import MEMORY_SIZE, MERTON, TARGET, VPW, WITHDRAWN, merton_allocation, merton_inputs, yearly_amount
@@ -114,6 +115,55 @@ def draw_real_returns(state, market, real_gross, inflation, scratch):
             for k in range(n_assets):
                 real_gross[month, k] /= inflation[month]
     return state
+
+
+@jit
+def draw_history(state, cursor, market, real_gross, inflation):
+    """Fill consecutive months from the historical rows of ``market``, from row ``cursor`` on.
+
+    ``cursor`` is the next row to read. The ``bootstrap`` model (a stationary block bootstrap)
+    decides at the start of each period, with one uniform ``u``, whether to jump (``u < new_block``,
+    and always on the first draw, ``cursor < 0``) to period ``floor(u / new_block * n_periods)``;
+    otherwise, as for ``historical`` cohorts, the next row follows (wrapping around the end).
+    Returns (the advanced random state, the next row to read).
+    """
+    n_rows = market.history_inflation.size
+    period = market.period_months
+    bootstrap = market.model == BOOTSTRAP
+    n_periods = n_rows // period
+    for month in range(real_gross.shape[0]):
+        if bootstrap and (cursor < 0 or cursor % period == 0):
+            u, state = uniform(state)
+            if cursor < 0 or u < market.new_block:
+                scaled = u / market.new_block if cursor >= 0 else u
+                cursor = min(int(scaled * n_periods), n_periods - 1) * period
+        for k in range(real_gross.shape[1]):
+            real_gross[month, k] = market.history_gross[cursor, k]
+        inflation[month] = market.history_inflation[cursor]
+        cursor += 1
+        if cursor == n_rows:
+            cursor = 0
+    return state, cursor
+
+
+@jit
+def first_row(market, path):
+    """The row that path ``path`` reads first: its cohort's start for ``historical``, -1 (a random start) otherwise."""
+    if market.model == HISTORICAL:
+        return (np.int64(path) * market.period_months) % market.history_inflation.size
+    return -1
+
+
+@jit
+def draw_market(state, cursor, market, real_gross, inflation, scratch):
+    """Draw consecutive months for one path, from a parametric law or from history.
+
+    Parametric models ignore ``cursor`` (:func:`draw_real_returns`); the historical ones read rows
+    from it (:func:`draw_history`). Returns (the advanced random state, the next row to read).
+    """
+    if market.model == HISTORICAL or market.model == BOOTSTRAP:
+        return draw_history(state, cursor, market, real_gross, inflation)
+    return draw_real_returns(state, market, real_gross, inflation, scratch), cursor
 
 
 @jit(inline=True)
@@ -279,10 +329,11 @@ def retire(real_gross, inflation, first, balances, basis, plan, params, rule, pr
 
 
 @jit
-def simulate_path(state, market, plan, params, rule, n_accum, real_gross, inflation, scratch, accounts, allocation, memory,
-                  fan_row, spend_row):
+def simulate_path(state, path, market, plan, params, rule, n_accum, real_gross, inflation, scratch, accounts, allocation,
+                  memory, fan_row, spend_row):
     """Run one path from today to the horizon (or the retiree's death): save for ``n_accum`` months, then withdraw.
 
+    ``state`` is the path's random stream and ``path`` its index (a historical cohort's number).
     Working space: ``real_gross`` float64[n_months, n_assets], ``inflation`` float64[n_months],
     ``scratch`` int64[n_months * n_assets], ``accounts`` float64[2, n_accounts] (balances, basis),
     ``allocation`` float64[n_accounts, n_assets] and ``memory`` float64[MEMORY_SIZE].
@@ -292,7 +343,7 @@ def simulate_path(state, market, plan, params, rule, n_accum, real_gross, inflat
     Returns (capital at retirement, depletion month or NOT_DEPLETED, wealth at death or at the
     horizon, months of retirement lived).
     """
-    state = draw_real_returns(state, market, real_gross, inflation, scratch)
+    state, _ = draw_market(state, first_row(market, path), market, real_gross, inflation, scratch)
     n_decum = plan.needs.size
     lived = n_decum
     if params.mortality != FIXED:
@@ -349,8 +400,8 @@ def simulate_paths(seed, first_path, market, plan, params, rule, n_accum, capita
         fan_row = fan[p] if fan.shape[0] > 0 else no_row
         spend_row = spending[p] if spending.shape[0] > 0 else no_row
         capital[p], depletion[p], terminal[p], lived[p] = simulate_path(
-            seed_stream(seed, first_path + p), market, plan, params, rule, n_accum, real_gross, inflation, scratch, accounts,
-            allocation, memory, fan_row, spend_row,
+            seed_stream(seed, first_path + p), first_path + p, market, plan, params, rule, n_accum, real_gross, inflation,
+            scratch, accounts, allocation, memory, fan_row, spend_row,
         )
 
 
@@ -364,5 +415,5 @@ def market_draws(seed, path, market, n_months):
     real_gross = np.empty((n_months, market.drift.size))
     inflation = np.empty(n_months)
     scratch = np.empty(n_months * market.drift.size, dtype=np.int64)
-    draw_real_returns(seed_stream(seed, path), market, real_gross, inflation, scratch)
+    draw_market(seed_stream(seed, path), first_row(market, path), market, real_gross, inflation, scratch)
     return real_gross, inflation

@@ -14,6 +14,15 @@ that mean and volatility of its gross return under the lognormal model:
 The shocks ``e`` are correlated through a lower-triangular factor of the correlation matrix, computed
 once here. Inflation is an independent lognormal monthly factor built the same way from its mean and
 volatility; it deflates every asset's gross return into euros of today.
+
+Two models replay a historical series (:mod:`mcsim.core.history`) instead, month by month from its
+rows of real gross returns and inflation (an annual series spread evenly over its months):
+
+* ``historical``: cohorts; path k starts at the series' k-th period and follows it (with
+  ``cohorts = "wrap"``, around the end and back to the start);
+* ``bootstrap``: a stationary block bootstrap (Politis and Romano, 1994): a path starts at a random
+  period, and at each new period continues with the next one, or with probability ``1 / mean block
+  length`` jumps to a random period; rows are drawn whole, every asset and inflation of a date together.
 """
 
 from __future__ import annotations
@@ -23,12 +32,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .errors import ParameterError
+from .history import asset_columns, load_history, monthly_rows
 from .profile import Market
 
 LOGNORMAL = 0
 NORMAL = 1
 STUDENT_T = 2
-RETURN_MODELS = {"lognormal": LOGNORMAL, "normal": NORMAL, "student_t": STUDENT_T}
+HISTORICAL = 3
+BOOTSTRAP = 4
+RETURN_MODELS = {"lognormal": LOGNORMAL, "normal": NORMAL, "student_t": STUDENT_T, "historical": HISTORICAL,
+                 "bootstrap": BOOTSTRAP}
 
 
 class MarketArrays(NamedTuple):
@@ -37,6 +51,11 @@ class MarketArrays(NamedTuple):
     ``drift`` and ``vol`` are float64[n_assets]: the monthly log-return's mean and standard
     deviation (arithmetic return's for ``NORMAL``); ``chol`` is float64[n_assets, n_assets], lower
     triangular with ``chol @ chol.T == correlation``.
+
+    The historical models read ``history_gross`` (float64[n_rows, n_assets], real gross returns)
+    and ``history_inflation`` (float64[n_rows]), one row a month, a period being ``period_months``
+    rows; ``new_block`` is the bootstrap's probability of a jump at each period, ``wrap`` whether
+    cohorts may wrap around the end. Parametric markets carry empty arrays there.
     """
 
     model: int
@@ -46,6 +65,32 @@ class MarketArrays(NamedTuple):
     t_df: float
     inflation_drift: float
     inflation_vol: float
+    history_gross: np.ndarray
+    history_inflation: np.ndarray
+    period_months: int
+    new_block: float
+    wrap: bool
+
+    @property
+    def historical(self) -> bool:
+        """Whether the market replays a historical series."""
+        return self.model in (HISTORICAL, BOOTSTRAP)
+
+    @property
+    def n_periods(self) -> int:
+        """Periods of the historical series (0 for a parametric market)."""
+        return self.history_inflation.size // self.period_months
+
+    def cohorts(self, n_months: int) -> int:
+        """Historical cohorts for a horizon of ``n_months``: start periods with the data to cover it (every one with wrap)."""
+        if self.wrap:
+            return self.n_periods
+        return max(0, (self.history_inflation.size - n_months) // self.period_months + 1)
+
+
+def no_history(n_assets: int) -> tuple[np.ndarray, np.ndarray, int, float, bool]:
+    """The history fields of a parametric market: empty arrays."""
+    return np.empty((0, n_assets)), np.empty(0), 1, 0.0, False
 
 
 def lognormal_monthly(mean: float, volatility: float) -> tuple[float, float]:
@@ -72,10 +117,25 @@ def semidefinite_cholesky(matrix: np.ndarray, tolerance: float = 1e-12) -> np.nd
     return lower
 
 
+def history_fields(market: Market) -> tuple[np.ndarray, np.ndarray, int, float, bool]:
+    """The history fields of :class:`MarketArrays` for a market of a historical model."""
+    history = load_history(market.history)
+    columns = asset_columns(history, [asset.name for asset in market.assets], market.history)
+    gross, inflation = monthly_rows(history, columns)
+    mean_block = market.history.block_years * history.periods_per_year
+    if mean_block < 1.0:
+        raise ParameterError(
+            "market.history.block_years",
+            f"must be at least one period of {history.name} ({1.0 / history.periods_per_year:g} years)",
+        )
+    return gross, inflation, history.period_months, 1.0 / mean_block, market.history.cohorts == "wrap"
+
+
 def compile_market(market: Market) -> MarketArrays:
     """Monthly kernel parameters of a validated :class:`~mcsim.core.profile.Market`."""
     n = len(market.assets)
     model = RETURN_MODELS[market.return_model]
+    history = history_fields(market) if model in (HISTORICAL, BOOTSTRAP) else no_history(n)
     drift = np.empty(n)
     vol = np.empty(n)
     for k, asset in enumerate(market.assets):
@@ -98,4 +158,9 @@ def compile_market(market: Market) -> MarketArrays:
         t_df=float(market.student_t_df),
         inflation_drift=inflation_drift,
         inflation_vol=inflation_vol,
+        history_gross=history[0],
+        history_inflation=history[1],
+        period_months=history[2],
+        new_block=history[3],
+        wrap=history[4],
     )

@@ -14,9 +14,10 @@ import numpy as np
 from .arrays import ProfileArrays, compile_profile
 from .checks import number
 from .kernels import simulate_paths
-from .profile import MAX_MONEY, Profile, load_profile
+from .market import HISTORICAL
+from .profile import MAX_MONEY, Profile, load_profile, with_market
 from .progress import OnProgress, phase, silent
-from .simulation import check_paths, check_seed, numba_threads, run_paths
+from .simulation import Cohorts, check_paths, check_seed, historical_cohorts, numba_threads, run_paths
 
 MAX_MONTHLY_SAVING = 1_000_000.0
 """The search gives up above this monthly saving (euros of today): the target is then unreachable."""
@@ -46,6 +47,8 @@ class OptimizationResult:
     precision: float
     disposable_income: float
     steps: tuple[Step, ...]
+    return_model: str = "lognormal"
+    cohorts: Cohorts | None = None
 
     @property
     def share_of_income(self) -> float | None:
@@ -83,20 +86,29 @@ def minimum_saving(
     precision: float = 1.0,
     threads: int | None = None,
     progress: OnProgress | None = None,
+    market: str | None = None,
 ) -> OptimizationResult:
     """The smallest constant monthly saving whose success probability reaches ``target``.
+
+    With the ``historical`` return model the candidates run on every cohort (``n_paths`` does not apply).
 
     :param target: success probability to reach, in (0, 1].
     :param n_paths: common paths every candidate runs on.
     :param precision: stop when the bracket is this narrow (euros per month).
     :param progress: told each candidate (see :mod:`mcsim.core.progress`).
+    :param market: a return model that replaces the profile's.
     """
     profile = load_profile(profile)
+    if market is not None:
+        profile = with_market(profile, market)
     seed = check_seed(seed)
     n_paths = check_paths(n_paths)
     target = number("target", target, 0.0, 1.0, open_low=True)
     precision = number("precision", precision, 0.0, MAX_MONEY, open_low=True)
     arrays = compile_profile(profile)
+    cohorts = historical_cohorts(profile, arrays) if arrays.market.model == HISTORICAL else None
+    if cohorts is not None:
+        n_paths = cohorts.count
     steps: list[Step] = []
     report = progress or silent
     first = phase(f"searching the minimum saving for {target:.1%} success", simulate_paths)
@@ -114,6 +126,7 @@ def minimum_saving(
             profile=profile.name, target=target, n_paths=n_paths, seed=seed, reachable=reachable,
             monthly_saving=saving, success=success, success_below=below, precision=precision,
             disposable_income=disposable_income(profile), steps=tuple(steps),
+            return_model=profile.market.return_model, cohorts=cohorts,
         )
 
     with numba_threads(threads):

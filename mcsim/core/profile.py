@@ -41,7 +41,9 @@ ACCOUNT_TAX_ON_GAINS_PCT: dict[str, float] = {
 """Simplified tax on the gains share of a withdrawal, by account type (French rules, percent)."""
 
 AccountType = Literal["pea", "per", "assurance_vie", "livret", "cto", "crypto", "other"]
-ReturnModel = Literal["lognormal", "normal", "student_t"]
+ReturnModel = Literal["lognormal", "normal", "student_t", "historical", "bootstrap"]
+HISTORY_MODELS = ("historical", "bootstrap")
+"""The return models that replay a historical series (``market.history``) instead of a parametric law."""
 
 WEIGHT_TOLERANCE = 1e-6
 CORRELATION_TOLERANCE = 1e-8
@@ -305,6 +307,39 @@ def _default_assets() -> tuple[Asset, ...]:
     )
 
 
+class MarketHistory(_Model):
+    """The historical series that the ``historical`` and ``bootstrap`` return models replay.
+
+    One source: a shipped ``series`` (the default, ``shiller_monthly``), a user's CSV ``file``
+    (``returns`` says whether its return columns are nominal or real; other sources ignore it), or the Jorda-Schularick-Taylor
+    file ``jst`` with its ``country``. ``columns`` maps profile assets to data columns (an asset
+    absent from it uses the column of its own name, or the series' usual column for ``equities``,
+    ``bonds`` and ``cash``). ``cohorts``: ``complete`` starts only where the data covers the whole
+    horizon, ``wrap`` also starts later and wraps around the end. ``block_years``: the mean block
+    length of the stationary bootstrap, in years.
+    """
+
+    series: str | None = Field(None, min_length=1)
+    file: str | None = Field(None, min_length=1)
+    returns: Literal["nominal", "real"] = "nominal"
+    jst: str | None = Field(None, min_length=1)
+    country: str | None = Field(None, min_length=1)
+    columns: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    cohorts: Literal["complete", "wrap"] = "complete"
+    block_years: float = Field(5.0, gt=0, le=100, strict=True)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MarketHistory:
+        sources = [name for name in ("series", "file", "jst") if getattr(self, name) is not None]
+        if len(sources) > 1:
+            raise Rule(sources[1], f"give one source of data: series, file or jst (got {' and '.join(sources)})")
+        if self.jst is not None and self.country is None:
+            raise Rule("country", "is required with jst (an ISO code such as FRA, or a country name)")
+        if self.jst is None and self.country is not None:
+            raise Rule("country", "applies only to a jst file")
+        return self
+
+
 class Market(_Model):
     """Asset classes, their correlation, inflation, and the return model."""
 
@@ -314,6 +349,7 @@ class Market(_Model):
     inflation_volatility_pct: float = Field(1.0, ge=0, le=50, strict=True)
     return_model: ReturnModel = "lognormal"
     student_t_df: float = Field(5.0, gt=2, le=1000, strict=True)
+    history: MarketHistory = MarketHistory()
 
     @model_validator(mode="after")
     def _valid_correlation(self) -> Market:
@@ -564,6 +600,7 @@ def load_profile(source: str | Path | Mapping[str, Any] | Profile | None = None)
         except (OSError, UnicodeDecodeError) as error:
             raise ProfileError(str(path), f"cannot be read ({error})") from None
         data = _parse(text, str(path), suffix)
+        _history_paths_from(data, path.parent)
     elif path.suffix.lower() in (".toml", ".json") or path.parent != Path("."):
         raise ProfileError(str(path), "no such file")
     else:
@@ -571,6 +608,31 @@ def load_profile(source: str | Path | Mapping[str, Any] | Profile | None = None)
         data = _parse(embedded_profile_text(name), name, ".toml")
         data.setdefault("name", name)
     return profile_from_dict(data)
+
+
+def _history_paths_from(data: Any, folder: Path) -> None:
+    """Make a profile file's relative ``market.history`` file paths relative to the file's folder."""
+    market = data.get("market") if isinstance(data, dict) else None
+    history = market.get("history") if isinstance(market, dict) else None
+    if not isinstance(history, dict):
+        return
+    for key in ("file", "jst"):
+        value = history.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            history[key] = str(folder / value)
+
+
+def with_market(profile: Profile, return_model: str) -> Profile:
+    """The profile with return model ``return_model`` (its ``market.history`` kept for the historical models)."""
+    if return_model == profile.market.return_model:
+        return profile
+    data = {**profile.market.model_dump(exclude_unset=True), "return_model": return_model}
+    try:
+        market = Market.model_validate(data)
+    except ValidationError as error:
+        problem = _first_error(error)
+        raise ProfileError(f"market.{problem.field}", problem.rule) from None
+    return profile.model_copy(update={"market": market})
 
 
 def withdrawal_from_dict(data: Mapping[str, Any]) -> Withdrawal:

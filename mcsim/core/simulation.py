@@ -14,8 +14,10 @@ import numpy as np
 from .arrays import ProfileArrays, compile_profile
 from .checks import integer, number
 from .errors import ParameterError
+from .history import load_history
 from .kernels import NOT_DEPLETED, simulate_paths
-from .profile import MAX_MONEY, Profile, load_profile, with_withdrawal
+from .market import HISTORICAL
+from .profile import MAX_MONEY, Profile, load_profile, with_market, with_withdrawal
 from .progress import OnProgress, phase, silent
 from .spending import PathSpending, Spending, SpendingFan, path_spending
 from .stats import Interval, Summary, wilson_interval
@@ -83,6 +85,41 @@ class Depletion:
 
 
 @dataclass(frozen=True)
+class Cohorts:
+    """The historical cohorts a run replays: ``count`` start dates of ``series``, ``first`` to ``last``."""
+
+    series: str
+    count: int
+    first: str
+    last: str
+    wrap: bool
+
+    def describe(self) -> str:
+        """One line: how many cohorts, from which start dates."""
+        wrapped = ", wrapping around the end of the data" if self.wrap else " with the whole horizon in the data"
+        return f"{self.count:,} historical cohorts of {self.series}, starting {self.first} to {self.last}{wrapped}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {"series": self.series, "count": self.count, "first": self.first, "last": self.last, "wrap": self.wrap}
+
+
+def historical_cohorts(profile: Profile, arrays: ProfileArrays) -> Cohorts:
+    """The cohorts of a ``historical`` run, or a ParameterError when the data is shorter than the horizon."""
+    history = load_history(profile.market.history)
+    count = arrays.market.cohorts(arrays.n_months)
+    if count == 0:
+        years = arrays.n_months / 12.0
+        raise ParameterError(
+            "market.history.cohorts",
+            f"{history.name} ({history.date(0)} to {history.date(history.n_periods - 1)}) is shorter than the "
+            f"horizon of {years:.4g} years: no complete cohort; use cohorts = \"wrap\" or the bootstrap",
+        )
+    wrap = arrays.market.wrap
+    return Cohorts(history.name, count, history.date(0), history.date(count - 1), wrap)
+
+
+@dataclass(frozen=True)
 class SimulationResult:
     """Outcome of a plan over ``n_paths`` Monte Carlo paths."""
 
@@ -102,6 +139,8 @@ class SimulationResult:
     mortality: str = "fixed"
     horizon_age: float = 0.0
     spending: Spending | None = None
+    return_model: str = "lognormal"
+    cohorts: Cohorts | None = None
 
     def to_dict(self, include_fan: bool = True) -> dict[str, Any]:
         """Everything but the per-path arrays, as plain JSON-ready values."""
@@ -119,6 +158,8 @@ class SimulationResult:
             "withdrawal": self.withdrawal,
             "mortality": self.mortality,
             "horizon_age": self.horizon_age,
+            "return_model": self.return_model,
+            "cohorts": None if self.cohorts is None else self.cohorts.to_dict(),
         }
         if self.spending is not None:
             data["spending"] = self.spending.to_dict(include_fan)
@@ -249,7 +290,7 @@ def _depletion(arrays: ProfileArrays, depletion: np.ndarray) -> Depletion:
 def summarize(
     profile: Profile, arrays: ProfileArrays, seed: int, outcomes: PathOutcomes,
     fan: np.ndarray | None, confidence: float, yardstick: Yardstick | None = None,
-    spending: np.ndarray | None = None,
+    spending: np.ndarray | None = None, cohorts: Cohorts | None = None,
 ) -> SimulationResult:
     """Statistics of per-path outcomes (and of the fan and spending matrices, when given)."""
     n_paths = outcomes.capital.size
@@ -275,6 +316,8 @@ def summarize(
         spending=Spending.of(
             outcomes.spending, spending_reference(arrays), yardstick.gamma, yardstick.discount, spending_fan
         ),
+        return_model=profile.market.return_model,
+        cohorts=cohorts,
     )
 
 
@@ -293,8 +336,12 @@ def simulate(
     withdrawal: str | None = None,
     gamma: float = 3.0,
     discount: float = 1.0,
+    market: str | None = None,
 ) -> SimulationResult:
     """Simulate a profile's plan over Monte Carlo paths.
+
+    With the ``historical`` return model the paths are the series' cohorts, one each
+    (``result.cohorts``): ``n_paths``, ``tolerance`` and ``max_paths`` do not apply.
 
     :param profile: a :class:`Profile`, a file path, an embedded profile's name, or None for the default.
     :param n_paths: paths to run; in adaptive mode, the size of each batch.
@@ -313,10 +360,13 @@ def simulate(
         unless it is the profile's own rule).
     :param gamma: relative risk aversion of the spending's certainty equivalent.
     :param discount: annual discount factor of the spending's certainty equivalent.
+    :param market: a return model that replaces the profile's (``historical``, ``bootstrap``, ``lognormal``...).
     """
     profile = load_profile(profile)
     if withdrawal is not None:
         profile = with_withdrawal(profile, withdrawal)
+    if market is not None:
+        profile = with_market(profile, market)
     yardstick = Yardstick(
         number("gamma", gamma, 0.0, 50.0, open_low=True), number("discount", discount, 0.0, 1.0, open_low=True)
     )
@@ -330,6 +380,10 @@ def simulate(
     if monthly_contribution is not None:
         monthly_contribution = number("monthly_contribution", monthly_contribution, 0.0, MAX_MONEY)
     arrays = compile_profile(profile, monthly_contribution)
+    cohorts = None
+    if arrays.market.model == HISTORICAL:
+        cohorts = historical_cohorts(profile, arrays)
+        n_paths, tolerance, max_paths = cohorts.count, None, None
     fan_limit = MAX_FAN_BYTES // (arrays.n_months * 8)
     if max_paths is None:
         max_paths = min(DEFAULT_MAX_PATHS, fan_limit) if fan else DEFAULT_MAX_PATHS
@@ -373,7 +427,8 @@ def simulate(
             spending = np.concatenate(spendings) if fan else spending
     report("summarizing the paths")
     return summarize(
-        profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence, yardstick, spending if fan else None
+        profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence, yardstick, spending if fan else None,
+        cohorts,
     )
 
 

@@ -156,17 +156,28 @@ def step_info(row: Sequence[float], done: bool) -> dict[str, float]:
     return info
 
 
-def household_option(options: dict[str, Any] | None, pool_size: int) -> int:
-    """The household index that reset ``options`` ask for (``{"household": i}``), or -1 for a random one."""
+def reset_option(options: dict[str, Any] | None, pool_size: int) -> tuple[int, float]:
+    """The household index and historical cohort position that reset ``options`` ask for.
+
+    ``{"household": i}`` picks household i (else -1: a random one); ``{"cohort": x}``, x in [0, 1),
+    the cohort at that position among the household's historical cohorts (else -1.0: a random one;
+    ignored by the other return models).
+    """
     if not options:
-        return -1
-    unknown = set(options) - {"household"}
+        return -1, -1.0
+    unknown = set(options) - {"household", "cohort"}
     if unknown:
-        raise ValueError(f"unknown reset option(s): {', '.join(sorted(unknown))} (known: household)")
-    value = options["household"]
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < pool_size:
-        raise ValueError(f"reset option household must be an index from 0 to {pool_size - 1} (got {value!r})")
-    return int(value)
+        raise ValueError(f"unknown reset option(s): {', '.join(sorted(unknown))} (known: household, cohort)")
+    household, position = options.get("household", -1), options.get("cohort", -1.0)
+    if "household" in options and (
+        isinstance(household, bool) or not isinstance(household, (int, np.integer)) or not 0 <= household < pool_size
+    ):
+        raise ValueError(f"reset option household must be an index from 0 to {pool_size - 1} (got {household!r})")
+    if "cohort" in options and (
+        isinstance(position, bool) or not isinstance(position, (int, float, np.number)) or not 0.0 <= position < 1.0
+    ):
+        raise ValueError(f"reset option cohort must be a position in [0, 1) (got {position!r})")
+    return int(household), float(position)
 
 
 class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -217,7 +228,8 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Starting State
     A household drawn from the pool (or ``options={"household": i}``), its capital, its current
-    saving as the last savings rate and its allocation as the last equity share.
+    saving as the last savings rate and its allocation as the last equity share. With historical
+    cohorts, a cohort drawn among the household's (or ``options={"cohort": x}``, x in [0, 1)).
 
     ## Episode End
     Terminated at retirement (horizon ``"life"``: at the horizon); never truncated.
@@ -248,14 +260,14 @@ class RetirementEnv(gym.Env[np.ndarray, np.ndarray]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         """Start an episode: a household from the pool; ``seed`` restarts the env's random stream."""
         super().reset(seed=seed)
-        household = household_option(options, self.pool.size)
+        household, position = reset_option(options, self.pool.size)
         stream_seed = -1
         if seed is not None:
             stream_seed = int(seed)
         elif not self._seeded:
             stream_seed = int(self.np_random.integers(0, 2**62))
         self._seeded = True
-        reset_one(self.pool, self.params, self._state, stream_seed, household, self._obs[0])
+        reset_one(self.pool, self.params, self._state, stream_seed, household, position, self._obs[0])
         self._needs_reset = False
         return self._obs[0].copy(), {"household": int(self._state.household[0])}
 

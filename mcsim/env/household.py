@@ -14,16 +14,25 @@ and seeded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..core.arrays import plan_arrays, retirement_ages, retirement_flows
 from ..core.checks import integer, number
 from ..core.errors import ParameterError
-from ..core.market import LOGNORMAL, RETURN_MODELS, lognormal_monthly, semidefinite_cholesky
+from ..core.market import HISTORICAL, RETURN_MODELS, history_fields, lognormal_monthly, no_history, semidefinite_cholesky
 from ..core.mortality import FIXED, GOMPERTZ, MORTALITY_MODELS, monthly_survival
-from ..core.profile import ACCOUNT_TAX_ON_GAINS_PCT, Market, Profile, load_profile, months_between, profile_from_dict
+from ..core.profile import (
+    ACCOUNT_TAX_ON_GAINS_PCT,
+    HISTORY_MODELS,
+    Market,
+    MarketHistory,
+    Profile,
+    load_profile,
+    months_between,
+    profile_from_dict,
+)
 
 MAX_CHARGES = 4
 """Charges (mortgage, children, ...) per household the pool keeps; a profile with more is refused."""
@@ -40,7 +49,9 @@ class HouseholdPool(NamedTuple):
     of month t given alive at the start age (ones with fixed mortality; see docs/whole-life.md);
     ``modal_age`` and ``dispersion`` float64[N] are the Gompertz parameters (dispersion 0: fixed
     mortality); the horizon is month ``n_accum + n_decum``; market ``drift`` and ``vol`` are [N, 2]
-    (equities, bonds) and ``chol`` is [N, 2, 2].
+    (equities, bonds) and ``chol`` is [N, 2, 2]. The historical models (one series for the whole
+    pool) read ``history_gross`` [n_rows, 2] and ``history_inflation`` [n_rows], as
+    :class:`~mcsim.core.market.MarketArrays` does; ``period_months``, ``new_block`` and ``wrap`` alike.
     """
 
     start_age: np.ndarray
@@ -72,6 +83,11 @@ class HouseholdPool(NamedTuple):
     chol: np.ndarray
     inflation_drift: np.ndarray
     inflation_vol: np.ndarray
+    history_gross: np.ndarray
+    history_inflation: np.ndarray
+    period_months: int
+    new_block: float
+    wrap: bool
 
     @property
     def size(self) -> int:
@@ -86,7 +102,7 @@ class HouseholdPool(NamedTuple):
         max_months = int((self.n_accum[index] + self.n_decum[index]).max())
         fields = {}
         for name, value in self._asdict().items():
-            if isinstance(value, np.ndarray):
+            if isinstance(value, np.ndarray) and name not in SHARED_FIELDS:
                 value = value[index]
                 if name == "plan_saving":
                     value = value[:, :max_accum]
@@ -97,6 +113,37 @@ class HouseholdPool(NamedTuple):
                 value = np.ascontiguousarray(value)
             fields[name] = value
         return HouseholdPool(**fields)
+
+
+SHARED_FIELDS = ("history_gross", "history_inflation")
+"""Pool arrays that every household shares (not indexed by household)."""
+
+
+def env_history(return_model: str, history: MarketHistory) -> dict[str, Any]:
+    """The pool's history fields: the series' equities and bonds columns for a historical model, else empty."""
+    if return_model not in HISTORY_MODELS:
+        gross, inflation, period, new_block, wrap = no_history(2)
+    else:
+        assets = {"equities", "bonds"}
+        spec = history.model_copy(update={"columns": {k: v for k, v in history.columns.items() if k in assets}})
+        market = Market(return_model=return_model, history=spec)  # the default assets: equities, bonds
+        gross, inflation, period, new_block, wrap = history_fields(market)
+    return {"history_gross": gross, "history_inflation": inflation, "period_months": period, "new_block": new_block,
+            "wrap": wrap}
+
+
+def check_cohorts(pool: HouseholdPool) -> HouseholdPool:
+    """The pool, or a ParameterError when historical cohorts cannot cover a household's horizon."""
+    if pool.model != HISTORICAL or pool.wrap:
+        return pool
+    longest = int((pool.n_accum + pool.n_decum).max())
+    if longest > pool.history_inflation.size:
+        raise ParameterError(
+            "market.history.cohorts",
+            f"the series has {pool.history_inflation.size // 12} years, fewer than a household's horizon of "
+            f"{longest / 12:.4g} years: no complete cohort; use cohorts = \"wrap\" or the bootstrap",
+        )
+    return pool
 
 
 def _pad(rows: Sequence[np.ndarray], width: int) -> np.ndarray:
@@ -144,8 +191,9 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
         raise ParameterError("profiles", "at least one profile is needed")
     models = {p.market.return_model for p in loaded}
     dfs = {p.market.student_t_df for p in loaded}
-    if len(models) > 1 or len(dfs) > 1:
-        raise ParameterError("profiles", "every profile of one pool must use the same return model and df")
+    histories = {p.market.history.model_dump_json() for p in loaded}
+    if len(models) > 1 or len(dfs) > 1 or (models & set(HISTORY_MODELS) and len(histories) > 1):
+        raise ParameterError("profiles", "every profile of one pool must use the same return model, df and history")
     n = len(loaded)
     rows: dict[str, list] = {name: [] for name in ("plan_saving", "spending", "needs", "other_income", "survival")}
     scalars = {name: np.zeros(n) for name in (
@@ -192,7 +240,7 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
         scalars["tax_rate"][i] = float(weights @ plan.tax_rate)
         drift[i], vol[i], rho[i], scalars["inflation_drift"][i], scalars["inflation_vol"][i] = _env_market(profile.market)
     needs = _pad(rows["needs"], int(n_decum.max()))
-    return HouseholdPool(
+    return check_cohorts(HouseholdPool(
         n_accum=n_accum, n_decum=n_decum, charge_amount=charge_amount, charge_end=charge_end,
         plan_saving=_pad(rows["plan_saving"], int(n_accum.max())),
         spending=_pad(rows["spending"], int(n_decum.max())),
@@ -200,7 +248,8 @@ def pool_from_profiles(profiles: Sequence[Profile | str]) -> HouseholdPool:
         survival=_pad(rows["survival"], int((n_accum + n_decum).max())),
         model=RETURN_MODELS[loaded[0].market.return_model], t_df=float(loaded[0].market.student_t_df),
         drift=drift, vol=vol, chol=_chol2(rho), **scalars,
-    )
+        **env_history(loaded[0].market.return_model, loaded[0].market.history),
+    ))
 
 
 GOMPERTZ_MODAL_AGES = (82.0, 94.0)
@@ -211,8 +260,15 @@ MAX_AGE = 110.0
 """The sampler's horizon age with Gompertz mortality (the profile's default ``max_age``)."""
 
 
-def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0, mortality: str = "fixed") -> HouseholdPool:
+def sample_pool(
+    n: int, seed: int = 0, *, market_jitter: float = 0.0, mortality: str = "fixed", market: str = "lognormal",
+    history: MarketHistory | None = None,
+) -> HouseholdPool:
     """Draw ``n`` varied households (seeded, vectorized); ``market_jitter`` in [0, 1] varies the market.
+
+    ``market`` is the return model of every household (the parametric ones around 7%/16% equities
+    and 3%/6% bonds); ``historical`` and ``bootstrap`` replay ``history`` (default: Shiller's
+    monthly series), the same draws of households whatever the market.
 
     ``mortality="gompertz"`` gives each household a Gompertz survival curve (modal age and
     dispersion drawn from their own stream, so every other draw is the same as with fixed mortality)
@@ -222,6 +278,9 @@ def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0, mortality:
     number("market_jitter", market_jitter, 0.0, 1.0)
     if mortality not in MORTALITY_MODELS:
         raise ParameterError("mortality", f"must be one of {', '.join(MORTALITY_MODELS)} (got {mortality!r})")
+    if market not in RETURN_MODELS:
+        raise ParameterError("market", f"must be one of {', '.join(RETURN_MODELS)} (got {market!r})")
+    normal = market == "normal"
     gompertz = MORTALITY_MODELS[mortality] == GOMPERTZ
     rng = np.random.default_rng(seed)
     start_age = np.round(rng.uniform(22, 60, n) * 12) / 12
@@ -262,8 +321,8 @@ def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0, mortality:
     jitter = market_jitter * rng.uniform(-1.0, 1.0, (n, 6))
     drift, vol = np.empty((n, 2)), np.empty((n, 2))
     for i in range(n):
-        drift[i, 0], vol[i, 0] = lognormal_monthly(0.07 + 0.02 * jitter[i, 0], 0.16 + 0.04 * jitter[i, 1])
-        drift[i, 1], vol[i, 1] = lognormal_monthly(0.03 + 0.01 * jitter[i, 2], 0.06 + 0.02 * jitter[i, 3])
+        drift[i, 0], vol[i, 0] = _monthly(0.07 + 0.02 * jitter[i, 0], 0.16 + 0.04 * jitter[i, 1], normal)
+        drift[i, 1], vol[i, 1] = _monthly(0.03 + 0.01 * jitter[i, 2], 0.06 + 0.02 * jitter[i, 3], normal)
     rho = 0.2 + 0.3 * jitter[:, 4]
     inflation = [lognormal_monthly(0.02 + 0.01 * j, 0.01) for j in jitter[:, 5]]
     other_income = np.where(inside, pension[:, None], 0.0)
@@ -278,15 +337,23 @@ def sample_pool(n: int, seed: int = 0, *, market_jitter: float = 0.0, mortality:
         survival[i, :months] = monthly_survival(
             GOMPERTZ if gompertz else FIXED, modal_age[i], dispersion[i], start_age[i], months
         )
-    return HouseholdPool(
+    return check_cohorts(HouseholdPool(
         start_age=start_age, n_accum=n_accum, n_decum=n_decum, income=income, income_growth=income_growth,
         charge_amount=charge_amount, charge_end=charge_end, plan_saving=plan_saving, target=target,
         pension=pension, spending=spending, needs=needs, need_total=needs.sum(axis=1), other_income=other_income,
         survival=survival, modal_age=modal_age, dispersion=dispersion, wealth=wealth, basis=basis,
-        equity=rng.uniform(0.0, 1.0, n), fee_keep=fee_keep, tax_rate=tax_rate, model=LOGNORMAL, t_df=5.0,
+        equity=rng.uniform(0.0, 1.0, n), fee_keep=fee_keep, tax_rate=tax_rate, model=RETURN_MODELS[market], t_df=5.0,
         drift=drift, vol=vol, chol=_chol2(rho),
         inflation_drift=np.array([d for d, _ in inflation]), inflation_vol=np.array([v for _, v in inflation]),
-    )
+        **env_history(market, history or MarketHistory()),
+    ))
+
+
+def _monthly(mean: float, volatility: float, normal: bool) -> tuple[float, float]:
+    """Monthly (drift, vol) of an annual mean and volatility: the normal model's, or the lognormal's."""
+    if normal:
+        return (1.0 + mean) ** (1.0 / 12.0) - 1.0, volatility / np.sqrt(12.0)
+    return lognormal_monthly(mean, volatility)
 
 
 def _annual(drift: float, vol: float) -> tuple[float, float]:

@@ -18,8 +18,8 @@ from numba import prange
 
 from ..core.arrays import PlanArrays
 from ..core.jit import jit
-from ..core.kernels import NOT_DEPLETED, decumulate, draw_real_returns
-from ..core.market import MarketArrays
+from ..core.kernels import NOT_DEPLETED, decumulate, draw_market
+from ..core.market import HISTORICAL, MarketArrays
 from ..core.rng import next_u64, seed_stream, uniform
 
 PLANNER = 0
@@ -99,7 +99,7 @@ class EnvState(NamedTuple):
 
     int64[B] ``household`` and ``month``, float64[B] money (``capital``: the wealth at retirement)
     and last action, uint64[B] ``episode_seed`` (streams of the terminal estimate), uint64[B, 4]
-    ``rng``; working space
+    ``rng``, int64[B] ``cursor`` (the next historical row; -1: a random start); working space
     float64[B, 12, 2] ``real_gross``, float64[B, 12] ``inflation``, int64[B, 24] ``bits``.
     """
 
@@ -113,6 +113,7 @@ class EnvState(NamedTuple):
     last_equity: np.ndarray
     episode_seed: np.ndarray
     rng: np.ndarray
+    cursor: np.ndarray
     real_gross: np.ndarray
     inflation: np.ndarray
     bits: np.ndarray
@@ -129,6 +130,7 @@ def new_state(n_envs: int) -> EnvState:
         wealth=np.zeros(n_envs), basis=np.zeros(n_envs), price_level=np.ones(n_envs), capital=np.zeros(n_envs),
         last_rate=np.zeros(n_envs), last_equity=np.zeros(n_envs),
         episode_seed=np.zeros(n_envs, dtype=np.uint64), rng=np.zeros((n_envs, 4), dtype=np.uint64),
+        cursor=np.full(n_envs, -1, dtype=np.int64),
         real_gross=np.zeros((n_envs, 12, 2)), inflation=np.zeros((n_envs, 12)),
         bits=np.zeros((n_envs, 24), dtype=np.int64),
     )
@@ -172,8 +174,38 @@ def reference_consumption(pool, h):
 def household_market(pool, h):
     """The equities-and-bonds market of household ``h``."""
     return MarketArrays(
-        pool.model, pool.drift[h], pool.vol[h], pool.chol[h], pool.t_df, pool.inflation_drift[h], pool.inflation_vol[h]
+        pool.model, pool.drift[h], pool.vol[h], pool.chol[h], pool.t_df, pool.inflation_drift[h], pool.inflation_vol[h],
+        pool.history_gross, pool.history_inflation, pool.period_months, pool.new_block, pool.wrap,
     )
+
+
+@jit
+def first_row(pool, h, position):
+    """The first historical row of an episode of household ``h``.
+
+    -1 (a random start) for the bootstrap and parametric models; for ``historical``, the start of
+    the cohort at ``position`` in [0, 1) of the household's cohorts (those whose data covers its
+    whole horizon, or every one with wrap).
+    """
+    if pool.model != HISTORICAL:
+        return -1
+    n_rows = pool.history_inflation.size
+    period = pool.period_months
+    months = pool.n_accum[h] + pool.n_decum[h]
+    n_cohorts = n_rows // period if pool.wrap else max(1, (n_rows - months) // period + 1)
+    return min(int(position * n_cohorts), n_cohorts - 1) * period
+
+
+@jit
+def terminal_paths(pool, params):
+    """Monte Carlo paths of the terminal estimate at retirement.
+
+    None for merton and the whole life, one for historical cohorts (the cohort's own continuation),
+    else ``mc_paths``.
+    """
+    if params.reward == MERTON or params.horizon == LIFE:
+        return 0
+    return 1 if pool.model == HISTORICAL else params.mc_paths
 
 
 @jit
@@ -194,11 +226,16 @@ def seed_env(state, b, seed):
 
 
 @jit
-def reset_env(pool, params, state, b, household):
-    """Start a new episode of env ``b``: a household drawn from the pool (or ``household`` if >= 0)."""
+def reset_env(pool, params, state, b, household, position):
+    """Start a new episode of env ``b``: a household drawn from the pool (or ``household`` if >= 0).
+
+    Historical cohorts: the cohort at ``position`` in [0, 1) of the household's (drawn when < 0).
+    """
     rng = _load_rng(state, b)
     u, rng = uniform(rng)
     seed, rng = next_u64(rng)
+    if pool.model == HISTORICAL and position < 0.0:
+        position, rng = uniform(rng)
     _store_rng(state, b, rng)
     n = pool.start_age.size
     h = household if household >= 0 else min(int(u * n), n - 1)
@@ -209,6 +246,7 @@ def reset_env(pool, params, state, b, household):
     state.price_level[b] = 1.0
     state.capital[b] = 0.0
     state.episode_seed[b] = seed
+    state.cursor[b] = first_row(pool, h, position)
     capacity = params.max_savings_rate * disposable_income(pool, h, 0)
     state.last_rate[b] = min(1.0, pool.plan_saving[h, 0] / capacity) if capacity > 0.0 else 0.0
     state.last_equity[b] = pool.equity[h]
@@ -324,7 +362,8 @@ def retirement_path(pool, params, state, b, path):
     real_gross = np.empty((n_decum, 2))
     inflation = np.empty(n_decum)
     bits = np.empty(2 * n_decum, dtype=np.int64)
-    draw_real_returns(seed_stream(state.episode_seed[b], path), household_market(pool, h), real_gross, inflation, bits)
+    draw_market(seed_stream(state.episode_seed[b], path), state.cursor[b], household_market(pool, h), real_gross, inflation,
+                bits)
     balances = np.full(1, state.wealth[b])
     basis = np.full(1, state.basis[b])
     depleted, _, paid = decumulate(real_gross, inflation, 0, balances, basis, plan, state.price_level[b], np.empty(0))
@@ -416,7 +455,8 @@ def draw_step(pool, state, b, h, months):
     real_gross = state.real_gross[b, :months]
     inflation = state.inflation[b, :months]
     bits = state.bits[b, : 2 * months]
-    rng = draw_real_returns(_load_rng(state, b), household_market(pool, h), real_gross, inflation, bits)
+    rng, state.cursor[b] = draw_market(_load_rng(state, b), state.cursor[b], household_market(pool, h), real_gross,
+                                       inflation, bits)
     _store_rng(state, b, rng)
     return real_gross, inflation
 
@@ -552,7 +592,7 @@ def step_one(pool, params, state, rate_action, equity_action, obs, info):
     """Step the single env of ``state`` (terminal estimate included) and observe it; return (reward, done)."""
     reward, done = step_env(pool, params, state, 0, rate_action, equity_action, info)
     if done:
-        n_paths = 0 if params.reward == MERTON or params.horizon == LIFE else params.mc_paths
+        n_paths = terminal_paths(pool, params)
         funded, unfunded, utility = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
         for j in range(n_paths):
             funded[j], unfunded[j], utility[j] = retirement_path(pool, params, state, 0, j)
@@ -562,11 +602,11 @@ def step_one(pool, params, state, rate_action, equity_action, obs, info):
 
 
 @jit
-def reset_one(pool, params, state, seed, household, obs):
+def reset_one(pool, params, state, seed, household, position, obs):
     """Reset the single env of ``state`` (reseeding it when ``seed`` >= 0) and observe it."""
     if seed >= 0:
         seed_env(state, 0, seed)
-    reset_env(pool, params, state, 0, household)
+    reset_env(pool, params, state, 0, household, position)
     observe(pool, params, state, 0, obs)
 
 
@@ -584,7 +624,7 @@ def step_batch(pool, params, state, actions, obs, terminal_obs, rewards, dones, 
     for b in prange(n_envs):
         rewards[b], dones[b] = step_env(pool, params, state, b, actions[b, 0], actions[b, 1], info[b])
     finished = np.flatnonzero(dones)
-    n_paths = 0 if params.reward == MERTON or params.horizon == LIFE else params.mc_paths
+    n_paths = terminal_paths(pool, params)
     funded = np.empty((finished.size, n_paths))
     unfunded = np.empty((finished.size, n_paths))
     utility = np.empty((finished.size, n_paths))
@@ -596,16 +636,19 @@ def step_batch(pool, params, state, actions, obs, terminal_obs, rewards, dones, 
         b = finished[i]
         rewards[b] += finish_episode(pool, params, state, b, funded[i], unfunded[i], utility[i], info[b])
         observe(pool, params, state, b, terminal_obs[b])
-        reset_env(pool, params, state, b, -1)
+        reset_env(pool, params, state, b, -1, -1.0)
     for b in prange(n_envs):
         observe(pool, params, state, b, obs[b])
 
 
 @jit(parallel=True)
-def reset_batch(pool, params, state, seeds, households, obs):
-    """Reset every env: reseed env b when ``seeds[b] >= 0``, force its household when ``households[b] >= 0``."""
+def reset_batch(pool, params, state, seeds, households, positions, obs):
+    """Reset every env: reseed env b when ``seeds[b] >= 0``, force its household when ``households[b] >= 0``.
+
+    ``positions[b] >= 0`` forces its historical cohort's position.
+    """
     for b in prange(seeds.size):
         if seeds[b] >= 0:
             seed_env(state, b, seeds[b])
-        reset_env(pool, params, state, b, households[b])
+        reset_env(pool, params, state, b, households[b], positions[b])
         observe(pool, params, state, b, obs[b])

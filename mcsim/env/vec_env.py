@@ -20,8 +20,8 @@ import numpy as np
 
 from ..core.checks import integer
 from ..core.threads import AdaptiveThreads
-from .environment import EnvConfig, Households, action_space, household_option, make_pool, observation_space, step_info
-from .kernels import INFO_SIZE, new_state, reset_batch, step_batch
+from .environment import EnvConfig, Households, action_space, make_pool, observation_space, reset_option, step_info
+from .kernels import INFO_SIZE, new_state, reset_batch, step_batch, terminal_paths
 
 Indices = None | int | Iterable[int]
 
@@ -116,8 +116,10 @@ class NumbaVecEnv:
     def reset(self) -> np.ndarray:
         """Reset every env (applying pending seeds and options) and return the observations."""
         seeds = np.array([-1 if s is None else s for s in self._seeds], dtype=np.int64)
-        households = np.array([household_option(o, self.pool.size) for o in self._options], dtype=np.int64)
-        reset_batch(self.pool, self.params, self._state, seeds, households, self._obs)
+        chosen = [reset_option(o, self.pool.size) for o in self._options]
+        households = np.array([household for household, _ in chosen], dtype=np.int64)
+        positions = np.array([position for _, position in chosen])
+        reset_batch(self.pool, self.params, self._state, seeds, households, positions, self._obs)
         self.reset_infos = [{"household": int(h)} for h in self._state.household]
         self._seeds = [None] * self.num_envs
         self._options = [{} for _ in range(self.num_envs)]
@@ -162,7 +164,7 @@ class NumbaVecEnv:
 
     def _step_work(self, households: np.ndarray) -> float:
         """Path-months a step simulated: every env's months, and the terminal paths of those that finished."""
-        paths = 0 if self.config.reward == "merton" or self.config.life else self.config.mc_paths
+        paths = terminal_paths(self.pool, self.params)
         finished = households[self._dones]
         return float(self.num_envs * self.config.step_months + paths * self.pool.n_decum[finished].sum())
 

@@ -52,7 +52,8 @@ def household_rule(pool: HouseholdPool, h: int, withdrawal: Withdrawal) -> Withd
     """Household ``h``'s rule for the kernels' :func:`~mcsim.core.withdrawal.yearly_amount`."""
     n_decum = int(pool.n_decum[h])
     market = MarketArrays(
-        pool.model, pool.drift[h], pool.vol[h], pool.chol[h], pool.t_df, pool.inflation_drift[h], pool.inflation_vol[h]
+        pool.model, pool.drift[h], pool.vol[h], pool.chol[h], pool.t_df, pool.inflation_drift[h], pool.inflation_vol[h],
+        pool.history_gross, pool.history_inflation, pool.period_months, pool.new_block, pool.wrap,
     )
     gompertz = pool.dispersion[h] > 0
     mortality = (GOMPERTZ, float(pool.modal_age[h]), float(pool.dispersion[h])) if gompertz else (FIXED, 0.0, 1.0)

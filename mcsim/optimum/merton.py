@@ -16,7 +16,8 @@ import numpy as np
 
 from ..core.checks import integer, number
 from ..core.market import LOGNORMAL, lognormal_monthly
-from ..env.household import HouseholdPool
+from ..core.profile import MarketHistory
+from ..env.household import HouseholdPool, env_history
 from ..env.policies import ConstantMix, rollout
 
 
@@ -67,6 +68,7 @@ class MertonProblem:
             modal_age=zero, dispersion=zero, wealth=one, basis=one, equity=np.array([self.optimal_share]),
             fee_keep=one, tax_rate=zero, model=LOGNORMAL, t_df=5.0, drift=drift[None, :], vol=vol[None, :],
             chol=np.eye(2)[None, :, :], inflation_drift=zero, inflation_vol=zero,
+            **env_history("lognormal", MarketHistory()),
         )
 
     def env_config(self) -> dict[str, object]:

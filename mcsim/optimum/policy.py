@@ -11,19 +11,30 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
+from ..core.errors import ParameterError
+from ..core.market import BOOTSTRAP, HISTORICAL
 from ..core.progress import OnProgress, phase, silent
 from ..env.environment import EnvConfig
-from ..env.household import HouseholdPool
+from ..env.household import SHARED_FIELDS, HouseholdPool
 from ..env.vec_env import NumbaVecEnv
 from .kernels import retirement_values, solve_stage
 from .solver import OptimalPolicy, SolverGrid, decision_steps, solve_household
+
+
+def check_parametric(pool: HouseholdPool) -> None:
+    """A ParameterError for a pool of historical markets: the optimum is defined for parametric laws only."""
+    if pool.model in (HISTORICAL, BOOTSTRAP):
+        raise ParameterError(
+            "market", "the optimum is defined for parametric markets (lognormal, normal, student_t): "
+            "not available on historical or bootstrapped returns"
+        )
 
 
 def household_key(pool: HouseholdPool, h: int) -> str:
     """A digest of everything that defines household ``h`` of ``pool`` (equal households, equal keys)."""
     digest = hashlib.sha256()
     for name, value in pool._asdict().items():
-        row = value[h] if isinstance(value, np.ndarray) else value
+        row = value[h] if isinstance(value, np.ndarray) and name not in SHARED_FIELDS else value
         digest.update(name.encode())
         digest.update(np.ascontiguousarray(row).tobytes())
     return digest.hexdigest()
@@ -49,6 +60,7 @@ class Optimum:
 
     def solution(self, pool: HouseholdPool, h: int, config: EnvConfig) -> OptimalPolicy:
         """Household ``h``'s optimal policy under ``config`` (solved once)."""
+        check_parametric(pool)
         key = (household_key(pool, h), tuple(sorted(asdict(config).items())))
         if key not in self._solutions:
             self._solutions[key] = solve_household(pool, int(h), config, self.solver)
