@@ -111,7 +111,8 @@ def test_plot_draws_the_spending_fan_below_the_wealth_fan(tmp_path: Path) -> Non
 
 def test_withdrawals_table_has_every_rule() -> None:
     output = invoke("withdrawals", "--paths", PATHS).stdout
-    assert "default: every withdrawal rule on the same 64 paths (seed 0), mortality fixed (to 90)" in output
+    title = "default: every withdrawal rule on the same paths: 64 paths, seed 0, lognormal returns; mortality fixed (to 90)"
+    assert title in output
     rows = [line.split()[0] for line in output.splitlines() if line.split() and line.split()[0] in RULES]
     assert rows == RULES
     for column in ("success", "CE / month", "worst year", "cut > 10%", "below target", "lifetime", "wealth at"):

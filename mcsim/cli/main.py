@@ -10,13 +10,13 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import click
 
 from .. import __version__
 from ..core.errors import McsimError, one_line
-from ..core.profile import WITHDRAWAL_PARAMETERS
+from ..core.profile import WITHDRAWAL_PARAMETERS, ReturnModel
 from .data import data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -88,6 +88,7 @@ class RuntimeChoice(click.Choice):
 ALGOS = ("ppo", "sac", "td3", "a2c")
 NETWORKS = ("standard", "solid", "robust", "enterprise")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+MARKETS = get_args(ReturnModel)
 
 
 def profile_argument(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -119,6 +120,15 @@ def spending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=3.0, show_default=True,
         help="Relative risk aversion (CRRA) of the spending's certainty equivalent.",
+    )(command)
+
+
+def market_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--market`: a return model that replaces the profile's."""
+    return click.option(
+        "--market", type=click.Choice(MARKETS), default=None,
+        help="Return model replacing the profile's: historical cohorts or a block bootstrap of market.history "
+             "(default: Shiller's US monthly series), or a parametric law.",
     )(command)
 
 
@@ -185,11 +195,13 @@ cli.add_command(data)
 @click.option("--withdrawal", type=click.Choice(tuple(WITHDRAWAL_PARAMETERS)), default=None,
               help="Withdrawal rule in retirement, replacing the profile's (with its default parameters, "
                    "unless it is the profile's own rule).")
+@market_option
 @spending_options
 @threads_option
 def simulate(
     profile: str, n_paths: int, seed: int, tolerance: float | None, confidence: float, max_paths: int | None,
-    as_json: bool, plot: str | None, withdrawal: str | None, gamma: float, discount: float, threads: int | None,
+    as_json: bool, plot: str | None, withdrawal: str | None, market: str | None, gamma: float, discount: float,
+    threads: int | None,
 ) -> None:
     """Simulate a household's plan over Monte Carlo paths: success, wealth and spending in retirement.
 
@@ -199,8 +211,9 @@ def simulate(
     Examples:
       mcsim simulate mid_career_family --paths 20000 --seed 7 --plot fan.png
       mcsim simulate late_starter --withdrawal guyton_klinger --gamma 5
+      mcsim simulate --market historical      # the plan started in every month since 1871
     """
-    from ..core.profile import load_profile, with_withdrawal
+    from ..core.profile import load_profile, with_market, with_withdrawal
     from ..core.simulation import simulate as run_simulation
     from .plot import check_output_path, write_fan_chart
     from .progress import Reporter
@@ -209,6 +222,8 @@ def simulate(
     household = load_profile(profile)
     if withdrawal is not None:
         household = with_withdrawal(household, withdrawal)
+    if market is not None:
+        household = with_market(household, market)
     if plot is not None:
         check_output_path(plot)
     with Reporter("simulating") as progress:
@@ -237,9 +252,11 @@ def simulate(
 @click.option("--precision", type=Bounded(float, 0.0, 1e6, open_low=True), default=1.0, show_default=True,
               help="Stop when the bracket is this narrow (euros a month).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result and every step as JSON.")
+@market_option
 @threads_option
 def optimize(
-    profile: str, target: float, n_paths: int, seed: int, precision: float, as_json: bool, threads: int | None
+    profile: str, target: float, n_paths: int, seed: int, precision: float, as_json: bool, market: str | None,
+    threads: int | None,
 ) -> None:
     """Find the minimum constant monthly saving that reaches a success probability.
 
@@ -254,7 +271,9 @@ def optimize(
     from .render import optimization_view, print_view
 
     with Reporter("searching the minimum saving") as progress:
-        result = minimum_saving(profile, target, n_paths, seed, precision=precision, threads=threads, progress=progress)
+        result = minimum_saving(
+            profile, target, n_paths, seed, precision=precision, threads=threads, progress=progress, market=market
+        )
     if as_json:
         print_json(result.to_dict())
     else:
@@ -268,9 +287,11 @@ def optimize(
 @seed_option
 @spending_options
 @click.option("--json", "as_json", is_flag=True, help="Print every rule's result as JSON.")
+@market_option
 @threads_option
 def withdrawals(
-    profile: str, n_paths: int, seed: int, gamma: float, discount: float, as_json: bool, threads: int | None
+    profile: str, n_paths: int, seed: int, gamma: float, discount: float, as_json: bool, market: str | None,
+    threads: int | None,
 ) -> None:
     """Compare every withdrawal rule on the same paths: success and what each lets the retiree spend.
 
@@ -284,13 +305,15 @@ def withdrawals(
       mcsim withdrawals late_starter --gamma 5 --json
     """
     from ..core.errors import ProfileError
-    from ..core.profile import load_profile, with_withdrawal
+    from ..core.profile import load_profile, with_market, with_withdrawal
     from ..core.simulation import SimulationResult
     from ..core.simulation import simulate as run_simulation
     from .progress import Reporter
-    from .render import mortality_label, print_view, withdrawals_table
+    from .render import mortality_label, paths_label, print_view, withdrawals_table
 
     household = load_profile(profile)
+    if market is not None:
+        household = with_market(household, market)
     results: dict[str, SimulationResult] = {}
     skipped: dict[str, str] = {}
     rules = tuple(WITHDRAWAL_PARAMETERS)
@@ -309,15 +332,17 @@ def withdrawals(
             results[rule] = run_simulation(
                 plan, n_paths, seed, threads=threads, progress=report, gamma=gamma, discount=discount
             )
+    first = next(iter(results.values()))
     if as_json:
         print_json({
-            "profile": household.name, "seed": seed, "n_paths": n_paths, "gamma": gamma, "discount": discount,
-            "mortality": household.person.mortality, "rules": {rule: r.to_dict() for rule, r in results.items()},
-            "not_run": skipped,
+            "profile": household.name, "seed": seed, "n_paths": first.n_paths, "gamma": gamma, "discount": discount,
+            "mortality": household.person.mortality, "return_model": household.market.return_model,
+            "cohorts": None if first.cohorts is None else first.cohorts.to_dict(),
+            "rules": {rule: r.to_dict() for rule, r in results.items()}, "not_run": skipped,
         })
         return
-    title = (f"{household.name}: every withdrawal rule on the same {n_paths:,} paths (seed {seed}), "
-             f"mortality {mortality_label(household)}")
+    title = (f"{household.name}: every withdrawal rule on the same paths: "
+             f"{paths_label(first.n_paths, seed, household, first.cohorts)}; mortality {mortality_label(household)}")
     print_view(withdrawals_table(results, title))
     for rule, reason in skipped.items():
         click.echo(f"{rule}: not run ({reason})")

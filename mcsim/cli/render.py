@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from ..core.history import DEFAULT_SERIES
 from ..core.optimize import OptimizationResult
 from ..core.profile import Profile
-from ..core.simulation import SimulationResult
+from ..core.simulation import Cohorts, SimulationResult
 from ..core.spending import CUT_THRESHOLD
 from ..core.stats import Summary
 from ..optimum.report import LifeOptimumReport
@@ -46,6 +49,27 @@ def mortality_label(profile: Profile) -> str:
             f"to {person.max_age:g} at most)")
 
 
+def history_label(profile: Profile) -> str:
+    """The source of a historical market: the shipped series' name or the user's file."""
+    history = profile.market.history
+    if history.file is not None:
+        return f"{Path(history.file).name} ({history.returns})"
+    if history.jst is not None:
+        return f"JST {history.country}"
+    return history.series or DEFAULT_SERIES
+
+
+def paths_label(n_paths: int, seed: int, profile: Profile, cohorts: Cohorts | None) -> str:
+    """What the paths are: Monte Carlo draws of a model (bootstrap: of which series), or historical cohorts."""
+    if cohorts is not None:
+        return cohorts.describe()
+    model = profile.market.return_model
+    if model == "bootstrap":
+        blocks = f"{profile.market.history.block_years:g}-year mean blocks"
+        return f"{n_paths:,} paths, seed {seed}, returns bootstrapped from {history_label(profile)} ({blocks})"
+    return f"{n_paths:,} paths, seed {seed}, {model} returns"
+
+
 def simulation_view(result: SimulationResult, profile: Profile) -> Group:
     """The simulation's headline, distributions, depletion ages and spending in retirement."""
     success = result.success
@@ -55,10 +79,11 @@ def simulation_view(result: SimulationResult, profile: Profile) -> Group:
     head = Text.assemble(
         (f"{result.profile}", "bold"),
         f": age {result.current_age:g}, retires at {result.retirement_age:g}, {plans}; "
-        f"{result.n_paths:,} paths, seed {result.seed}, {profile.market.return_model} returns\n",
-        ("Success probability ", "bold"),
+        f"{paths_label(result.n_paths, result.seed, profile, result.cohorts)}\n",
+        ("Success probability " if result.cohorts is None else "Cohorts that succeed ", "bold"),
         (percent(success.estimate), "bold green" if success.estimate >= 0.9 else "bold yellow"),
-        f"  ({percent(success.confidence, 0)} CI {percent(success.low)} to {percent(success.high)})",
+        f"  ({percent(success.confidence, 0)} CI {percent(success.low)} to {percent(success.high)})"
+        if result.cohorts is None else "  (overlapping cohorts of one history: no sampling interval)",
     )
     table = Table(box=None, pad_edge=False)
     table.add_column("€ of today", style="dim")
@@ -148,6 +173,14 @@ def withdrawals_table(results: dict[str, SimulationResult], title: str) -> Table
     return table
 
 
+def _candidate_paths(result: OptimizationResult) -> str:
+    """The paths every candidate ran on: Monte Carlo paths of a seed, or historical cohorts."""
+    if result.cohorts is not None:
+        return result.cohorts.describe()
+    market = "" if result.return_model == "lognormal" else f", {result.return_model} returns"
+    return f"{result.n_paths:,} paths (seed {result.seed}{market})"
+
+
 def optimization_view(result: OptimizationResult) -> Group:
     """The optimizer's answer and each step of the search."""
     steps = Table(title="Search (same paths for every candidate)", box=None, pad_edge=False)
@@ -161,7 +194,7 @@ def optimization_view(result: OptimizationResult) -> Group:
     if not result.reachable:
         head = Text(
             f"{result.profile}: no saving up to {euros(result.monthly_saving)} a month reaches "
-            f"{percent(result.target)} success on {result.n_paths:,} paths.",
+            f"{percent(result.target)} success on {_candidate_paths(result)}.",
             style="bold red",
         )
         return Group(head, steps)
@@ -175,7 +208,7 @@ def optimization_view(result: OptimizationResult) -> Group:
     head = Text.assemble(
         f"{result.profile}: the minimum constant monthly saving for {percent(result.target)} success is ",
         (euros(result.monthly_saving), "bold green"),
-        f"{income}.\nIt reaches {percent(result.success, 2)} on {result.n_paths:,} paths (seed {result.seed}){below}.",
+        f"{income}.\nIt reaches {percent(result.success, 2)} on {_candidate_paths(result)}{below}.",
     )
     return Group(head, steps)
 
