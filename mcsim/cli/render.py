@@ -70,6 +70,27 @@ def paths_label(n_paths: int, seed: int, profile: Profile, cohorts: Cohorts | No
     return f"{n_paths:,} paths, seed {seed}, {model} returns"
 
 
+def failed_cohorts(starts: tuple[str, ...], shown: int = 12) -> str:
+    """Start dates of failed cohorts, runs of consecutive months as ranges, at most ``shown`` items."""
+    runs: list[list[str]] = []
+    for start in starts:
+        if runs and _follows(runs[-1][-1], start):
+            runs[-1].append(start)
+        else:
+            runs.append([start])
+    items = [run[0] if len(run) == 1 else f"{run[0]} to {run[-1]}" for run in runs]
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+def _follows(previous: str, date: str) -> bool:
+    """Whether ``date`` is the period right after ``previous`` (``YYYY`` or ``YYYY-MM``)."""
+    def index(text: str) -> int:
+        year, _, month = text.partition("-")
+        return int(year) * 12 + int(month or 1) - 1 if month else int(year)
+    return index(date) == index(previous) + 1
+
+
 def simulation_view(result: SimulationResult, profile: Profile) -> Group:
     """The simulation's headline, distributions, depletion ages and spending in retirement."""
     success = result.success
@@ -101,6 +122,8 @@ def simulation_view(result: SimulationResult, profile: Profile) -> Group:
             f"Money runs out on {percent(depletion.probability)} of paths: at age {ages.p50:.1f} "
             f"on median (p10 {ages.p10:.1f}, p90 {ages.p90:.1f})."
         )
+        if result.cohorts is not None:
+            tail.append(f"\nCohorts that run out, by start: {failed_cohorts(result.cohorts.failed)}.")
     if result.spending is None:
         return Group(head, table, tail)
     return Group(head, table, tail, Text(""), spending_view(result, profile))

@@ -107,13 +107,20 @@ def shipped(name: str) -> History:
     raise ParameterError("history", f"'{name}' is not a shipped series (shipped: {', '.join(SHIPPED)})")
 
 
-def load_history(spec: MarketHistory) -> History:
-    """The series a profile's ``market.history`` names: shipped, a user's CSV or a JST file."""
-    from .history_files import read_history_csv, read_jst  # they build History objects of this module
+def load_history(spec: MarketHistory, assets: list[str] | None = None) -> History:
+    """The series a profile's ``market.history`` names: shipped, a user's CSV or a JST file.
+
+    For a JST file, ``assets`` (the profile's asset names) restrict the span to the years where
+    the columns they map to are all present (default: all four JST columns).
+    """
+    from .history_files import JST_COLUMNS, read_history_csv, read_jst  # they build History objects of this module
+
     if spec.file is not None:
         return read_history_csv(spec.file, spec.returns)
     if spec.jst is not None:
-        return read_jst(spec.jst, spec.country or "")
+        mapped = None if assets is None else [spec.columns.get(asset, asset) for asset in assets]
+        used = None if mapped is None else tuple(name for name in dict.fromkeys(mapped) if name in JST_COLUMNS)
+        return read_jst(spec.jst, spec.country or "", used or None)
     name = spec.series or DEFAULT_SERIES
     if name not in SHIPPED:
         raise ParameterError("market.history.series", f"'{name}' is not a shipped series (shipped: {', '.join(SHIPPED)})")

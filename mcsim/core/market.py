@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .errors import ParameterError
-from .history import asset_columns, load_history, monthly_rows
+from .history import History, asset_columns, load_history, monthly_rows
 from .profile import Market
 
 LOGNORMAL = 0
@@ -117,9 +117,14 @@ def semidefinite_cholesky(matrix: np.ndarray, tolerance: float = 1e-12) -> np.nd
     return lower
 
 
+def market_history(market: Market) -> History:
+    """The series a market's ``history`` names, over the span its assets' columns cover."""
+    return load_history(market.history, [asset.name for asset in market.assets])
+
+
 def history_fields(market: Market) -> tuple[np.ndarray, np.ndarray, int, float, bool]:
     """The history fields of :class:`MarketArrays` for a market of a historical model."""
-    history = load_history(market.history)
+    history = market_history(market)
     columns = asset_columns(history, [asset.name for asset in market.assets], market.history)
     gross, inflation = monthly_rows(history, columns)
     mean_block = market.history.block_years * history.periods_per_year

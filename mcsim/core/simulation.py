@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import numba
@@ -14,9 +14,8 @@ import numpy as np
 from .arrays import ProfileArrays, compile_profile
 from .checks import integer, number
 from .errors import ParameterError
-from .history import load_history
 from .kernels import NOT_DEPLETED, simulate_paths
-from .market import HISTORICAL
+from .market import HISTORICAL, market_history
 from .profile import MAX_MONEY, Profile, load_profile, with_market, with_withdrawal
 from .progress import OnProgress, phase, silent
 from .spending import PathSpending, Spending, SpendingFan, path_spending
@@ -86,27 +85,49 @@ class Depletion:
 
 @dataclass(frozen=True)
 class Cohorts:
-    """The historical cohorts a run replays: ``count`` start dates of ``series``, ``first`` to ``last``."""
+    """The historical cohorts a run replays: the start date of each (path k starts at ``starts[k]``) of ``series``.
+
+    ``failed`` lists the start dates of the cohorts whose money runs out (after the run).
+    """
 
     series: str
-    count: int
-    first: str
-    last: str
+    starts: tuple[str, ...]
     wrap: bool
+    failed: tuple[str, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """Number of cohorts (paths)."""
+        return len(self.starts)
+
+    @property
+    def first(self) -> str:
+        """Start date of the first cohort."""
+        return self.starts[0]
+
+    @property
+    def last(self) -> str:
+        """Start date of the last cohort."""
+        return self.starts[-1]
 
     def describe(self) -> str:
         """One line: how many cohorts, from which start dates."""
         wrapped = ", wrapping around the end of the data" if self.wrap else " with the whole horizon in the data"
         return f"{self.count:,} historical cohorts of {self.series}, starting {self.first} to {self.last}{wrapped}"
 
+    def with_outcomes(self, succeeded: np.ndarray) -> Cohorts:
+        """The cohorts with the start dates of those that failed (``succeeded`` bool[count])."""
+        return replace(self, failed=tuple(self.starts[k] for k in np.flatnonzero(~succeeded)))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
-        return {"series": self.series, "count": self.count, "first": self.first, "last": self.last, "wrap": self.wrap}
+        return {"series": self.series, "count": self.count, "first": self.first, "last": self.last, "wrap": self.wrap,
+                "failed": list(self.failed)}
 
 
 def historical_cohorts(profile: Profile, arrays: ProfileArrays) -> Cohorts:
     """The cohorts of a ``historical`` run, or a ParameterError when the data is shorter than the horizon."""
-    history = load_history(profile.market.history)
+    history = market_history(profile.market)
     count = arrays.market.cohorts(arrays.n_months)
     if count == 0:
         years = arrays.n_months / 12.0
@@ -115,8 +136,7 @@ def historical_cohorts(profile: Profile, arrays: ProfileArrays) -> Cohorts:
             f"{history.name} ({history.date(0)} to {history.date(history.n_periods - 1)}) is shorter than the "
             f"horizon of {years:.4g} years: no complete cohort; use cohorts = \"wrap\" or the bootstrap",
         )
-    wrap = arrays.market.wrap
-    return Cohorts(history.name, count, history.date(0), history.date(count - 1), wrap)
+    return Cohorts(history.name, tuple(history.date(k) for k in range(count)), arrays.market.wrap)
 
 
 @dataclass(frozen=True)
@@ -317,7 +337,7 @@ def summarize(
             outcomes.spending, spending_reference(arrays), yardstick.gamma, yardstick.discount, spending_fan
         ),
         return_model=profile.market.return_model,
-        cohorts=cohorts,
+        cohorts=None if cohorts is None else cohorts.with_outcomes(outcomes.succeeded),
     )
 
 
