@@ -11,7 +11,16 @@ drawn: 3 normals a month), 10,000 paths:
 plus compile time at first call (empty cache, in a subprocess), start-up with a warm cache, and the
 wall time of the whole `mcsim simulate --paths 1000` process; and each withdrawal rule's kernel throughput
 as a ratio of the ``target`` rule's, on the same profile and paths, one thread, the rules' repeats
-interleaved (target: at least 0.8). Usage: ``python bench/kernel.py [--paths N] [--rule-repeats R] [--rules-only]``.
+interleaved (target: at least 0.8).
+
+The history return models likewise: the ``historical`` and ``bootstrap`` kernels' path-months per
+second as ratios of the ``lognormal`` kernel's, on the default profile replaying Shiller's monthly
+series, one thread, the same number of paths, repeats interleaved (target: at least 0.9). Historical
+cohorts are fixed in number (1,110 for the default profile, 1,829 with ``cohorts = "wrap"``): the
+benchmark runs as many paths as the others with ``cohorts = "wrap"``, path k replaying cohort
+k mod 1,829, and compares per path-month.
+
+Usage: ``python bench/kernel.py [--paths N] [--rule-repeats R] [--rules-only | --markets-only]``.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mcsim.core.arrays import ProfileArrays, compile_profile  # noqa: E402
-from mcsim.core.profile import WITHDRAWAL_PARAMETERS, load_profile, with_withdrawal  # noqa: E402
+from mcsim.core.profile import WITHDRAWAL_PARAMETERS, Profile, load_profile, with_withdrawal  # noqa: E402
 from mcsim.core.rng import seed_stream, standard_normal  # noqa: E402
 from mcsim.core.simulation import numba_threads, run_paths  # noqa: E402
 from tests.reference import simulate_reference  # noqa: E402
@@ -115,53 +124,89 @@ def naive_python(arrays: ProfileArrays, n_paths: int, seed: int) -> float:
 
 RULE_TARGET = 0.8
 """Each rule's kernel should run at least at this share of the target rule's throughput."""
+MARKET_TARGET = 0.9
+"""The historical and bootstrap kernels should run at least at this share of the lognormal kernel's throughput."""
 
 
-def rule_seconds(n_paths: int, repeats: int) -> tuple[ProfileArrays, dict[str, list[float]], dict[str, list[float]]]:
-    """Wall and CPU seconds of every withdrawal rule's kernel on the default profile, one thread, ``repeats`` each.
+def interleaved_seconds(
+    compiled: dict[str, ProfileArrays], n_paths: int, repeats: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds of each compiled profile's kernel on ``n_paths`` paths, one thread, ``repeats`` each.
 
-    The same paths for every rule; each repeat runs every rule once, in turn (forwards, then
+    The same paths for every variant; each repeat runs every variant once, in turn (forwards, then
     backwards), so that a slower spell of the machine falls on all of them alike. The CPU time
     (the process's, the one Numba thread's work and the NumPy reductions) hardly moves when other
     processes share the cores, the wall time does.
     """
-    profile = load_profile("default")
-    compiled = {rule: compile_profile(with_withdrawal(profile, rule)) for rule in WITHDRAWAL_PARAMETERS}
-    seconds: dict[str, list[float]] = {rule: [] for rule in compiled}
-    cpu: dict[str, list[float]] = {rule: [] for rule in compiled}
+    seconds: dict[str, list[float]] = {name: [] for name in compiled}
+    cpu: dict[str, list[float]] = {name: [] for name in compiled}
     with numba_threads(1):
         for arrays in compiled.values():
             run_paths(arrays, 0, 0, 16)
         for repeat in range(repeats):
             order = list(compiled) if repeat % 2 == 0 else list(compiled)[::-1]
-            for rule in order:
+            for name in order:
                 start, start_cpu = time.perf_counter(), time.process_time()
-                run_paths(compiled[rule], 0, 0, n_paths)
-                seconds[rule].append(time.perf_counter() - start)
-                cpu[rule].append(time.process_time() - start_cpu)
-    return compiled["target"], seconds, cpu
+                run_paths(compiled[name], 0, 0, n_paths)
+                seconds[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
+    return seconds, cpu
+
+
+def print_ratios(
+    kind: str, baseline: str, target: float, n_paths: int, n_months: int,
+    seconds: dict[str, list[float]], cpu: dict[str, list[float]],
+) -> None:
+    """Each variant's path-months per second and its ratio to ``baseline``'s, by CPU time and by wall time.
+
+    Medians of the repeats; the ``target`` is judged on the CPU-time ratio.
+    """
+    path_months = n_paths * n_months
+
+    def rates(times: dict[str, list[float]]) -> dict[str, float]:
+        return {name: path_months / float(np.median(values)) for name, values in times.items()}
+
+    wall, busy = rates(seconds), rates(cpu)
+    over = f"/ {baseline}"
+    print(f"{kind:20s}{'M path-months/CPU-s':>20s}{over:>12s}{'M path-months/s':>17s}{over:>12s}"
+          f"   CPU ratio >= {target}")
+    for name in seconds:
+        ratio = busy[name] / busy[baseline]
+        print(f"{name:20s}{busy[name] / 1e6:20.2f}{ratio:12.2f}{wall[name] / 1e6:17.2f}{wall[name] / wall[baseline]:12.2f}"
+              f"   {'met' if ratio >= target else 'missed'}")
 
 
 def print_rule_rates(n_paths: int, repeats: int) -> None:
-    """Each rule's path-months per second and its ratio to the target rule's, by CPU time and by wall time.
-
-    Medians of the repeats; the target (at least 0.8) is judged on the CPU-time ratio.
-    """
-    arrays, seconds, cpu = rule_seconds(n_paths, repeats)
-    path_months = n_paths * arrays.n_months
-
-    def rates(times: dict[str, list[float]]) -> dict[str, float]:
-        return {rule: path_months / float(np.median(values)) for rule, values in times.items()}
-
-    wall, busy = rates(seconds), rates(cpu)
+    """Every withdrawal rule's kernel on the default profile as a ratio of the target rule's (at least 0.8)."""
+    profile = load_profile("default")
+    compiled = {rule: compile_profile(with_withdrawal(profile, rule)) for rule in WITHDRAWAL_PARAMETERS}
+    arrays = compiled["target"]
+    seconds, cpu = interleaved_seconds(compiled, n_paths, repeats)
     print(f"withdrawal rules, 1 thread: {n_paths:,} paths x {arrays.n_months} months ({arrays.n_decum} in retirement), "
           f"median of {repeats} interleaved repeats")
-    print(f"{'rule':20s}{'M path-months/CPU-s':>20s}{'/ target':>10s}{'M path-months/s':>17s}{'/ target':>10s}"
-          f"   CPU ratio >= {RULE_TARGET}")
-    for rule in seconds:
-        ratio = busy[rule] / busy["target"]
-        print(f"{rule:20s}{busy[rule] / 1e6:20.2f}{ratio:10.2f}{wall[rule] / 1e6:17.2f}{wall[rule] / wall['target']:10.2f}"
-              f"   {'met' if ratio >= RULE_TARGET else 'missed'}")
+    print_ratios("rule", "target", RULE_TARGET, n_paths, arrays.n_months, seconds, cpu)
+
+
+def with_return_model(profile: Profile, model: str) -> Profile:
+    """The profile on return model ``model``; the history models replay Shiller's monthly series, cohorts wrapped."""
+    data = profile.model_dump(exclude_none=True)
+    data["market"]["return_model"] = model
+    data["market"]["history"] = {"series": "shiller_monthly", "cohorts": "wrap"}
+    return load_profile(data)
+
+
+def print_market_rates(n_paths: int, repeats: int) -> None:
+    """The historical and bootstrap kernels on the default profile as ratios of the lognormal kernel's (at least 0.9)."""
+    profile = load_profile("default")
+    models = ("lognormal", "historical", "bootstrap")
+    compiled = {model: compile_profile(with_return_model(profile, model)) for model in models}
+    arrays = compiled["historical"]
+    cohorts = arrays.market.cohorts(arrays.n_months)
+    seconds, cpu = interleaved_seconds(compiled, n_paths, repeats)
+    print(f"return models, 1 thread: {n_paths:,} paths x {arrays.n_months} months of the default profile, "
+          f"median of {repeats} interleaved repeats; history: shiller_monthly, {cohorts:,} wrapped cohorts, "
+          f"path k replays cohort k mod {cohorts:,}")
+    print_ratios("return model", "lognormal", MARKET_TARGET, n_paths, arrays.n_months, seconds, cpu)
 
 
 def subprocess_seconds(code: str, env: dict[str, str]) -> float:
@@ -178,9 +223,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rule-repeats", type=int, default=7)
     parser.add_argument("--rules-only", action="store_true", help="Only the withdrawal rules' ratios.")
+    parser.add_argument("--markets-only", action="store_true", help="Only the history return models' ratios.")
     args = parser.parse_args()
     if args.rules_only:
         print_rule_rates(args.paths, args.rule_repeats)
+        return
+    if args.markets_only:
+        print_market_rates(args.paths, args.rule_repeats)
         return
     arrays = compile_profile(load_profile("default"))
     n, months = args.paths, arrays.n_months
@@ -219,6 +268,7 @@ def main() -> None:
     print(f"normals per second, one thread: per-path xoshiro256** ziggurat {ours / 1e6:.0f} M, Generator {theirs / 1e6:.0f} M")
 
     print_rule_rates(n, args.rule_repeats)
+    print_market_rates(n, args.rule_repeats)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     simulate_code = "from mcsim.core.simulation import simulate; simulate('default', 1000, seed=1)"
