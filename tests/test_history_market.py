@@ -324,8 +324,11 @@ def test_unknown_column_and_unknown_asset() -> None:
 
 def test_block_shorter_than_a_period() -> None:
     text = message(ParameterError, simulate_data, default_data(series="damodaran_annual", block_years=0.05))
-    assert text.startswith("market.history.block_years: must be at least one period of damodaran_annual")
+    assert text.startswith("market.history.block_years: must be at least one period of damodaran_annual (a year;")
     simulate_data(default_data(series="shiller_monthly", block_years=0.1))  # 1.2 months
+    cohorts = default_data(series="damodaran_annual", block_years=0.05)
+    cohorts["market"]["return_model"] = "historical"
+    simulate_data(cohorts)  # the cohorts have no blocks: the setting does not apply
 
 
 def test_one_source_and_jst_needs_a_country() -> None:

@@ -128,12 +128,13 @@ def history_fields(market: Market) -> tuple[np.ndarray, np.ndarray, int, float, 
     columns = asset_columns(history, [asset.name for asset in market.assets], market.history)
     gross, inflation = monthly_rows(history, columns)
     mean_block = market.history.block_years * history.periods_per_year
-    if mean_block < 1.0:
+    if market.return_model == "bootstrap" and mean_block < 1.0:
+        period = "a year" if history.periods_per_year == 1 else f"1/{history.periods_per_year} of a year"
         raise ParameterError(
             "market.history.block_years",
-            f"must be at least one period of {history.name} ({1.0 / history.periods_per_year:g} years)",
+            f"must be at least one period of {history.name} ({period}; got {market.history.block_years:g})",
         )
-    return gross, inflation, history.period_months, 1.0 / mean_block, market.history.cohorts == "wrap"
+    return gross, inflation, history.period_months, min(1.0, 1.0 / mean_block), market.history.cohorts == "wrap"
 
 
 def compile_market(market: Market) -> MarketArrays:
