@@ -428,6 +428,10 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--mortality", type=click.Choice(["fixed", "gompertz"]), default="fixed", show_default=True,
               help="--horizon life: sampled households live to their life expectancy, or die by a Gompertz law "
                    "(modal age 82-94, dispersion 8-12, to 110 at most).")
+@click.option("--market", type=click.Choice(MARKETS), default=None,
+              help="Return model of the households: a parametric law, historical cohorts or a block bootstrap "
+                   "of Shiller's US monthly series (a --profile's own market.history).  "
+                   "[default: lognormal; a --profile's own]")
 @click.option("--gamma", type=Bounded(float, 0.0, 50.0, open_low=True), default=2.0, show_default=True,
               help="Relative risk aversion of the CRRA utilities.")
 @seed_option
@@ -440,8 +444,8 @@ def profile_show(name: str, as_json: bool) -> None:
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
           device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, reward: str | None, horizon: str,
-          bequest_weight: float, mortality: str, gamma: float, seed: int, out: str | None, resume: bool,
-          torch_threads: int) -> None:
+          bequest_weight: float, mortality: str, market: str | None, gamma: float, seed: int, out: str | None,
+          resume: bool, torch_threads: int) -> None:
     """Train an agent on a mixture of households and save it in a run directory.
 
     \b
@@ -452,6 +456,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
       mcsim train --reward crra                     # lifetime CRRA utility (certainty equivalents)
       mcsim train --horizon life                    # saving, then spending and investing in retirement
       mcsim train --horizon life --mortality gompertz # ... for households whose lifetime is uncertain
+      mcsim train --market bootstrap                # on block-bootstrapped US history instead of a lognormal law
       mcsim train --out runs/quick --resume         # continue after Ctrl-C
       mcsim train --resume                          # the most recent unfinished runs/sb3-ppo-seed0[-k]
     """
@@ -464,7 +469,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
         "agent": agent, "algo": algo, "profiles": profiles, "episodes": episodes, "timesteps": timesteps,
         "profile": profile, "network": network, "device": device, "vec": vec, "n_envs": n_envs, "workers": workers,
         "mc_train": mc_train, "reward": reward, "horizon": horizon, "bequest_weight": bequest_weight,
-        "mortality": mortality, "gamma": gamma, "seed": seed, "torch_threads": torch_threads,
+        "mortality": mortality, "market": market, "gamma": gamma, "seed": seed, "torch_threads": torch_threads,
     }
     if resume:
         # Resume the run as it was configured; options given on this command line override it.
@@ -497,13 +502,23 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
               help="Whole-life Monte Carlo paths per household, the same for every strategy.")
 @seed_option
 @click.option("--optimum/--no-optimum", default=True, show_default=True,
-              help="Also solve each household's optimum (dynamic programming, seconds each) and report % of it.")
+              help="Also solve each household's optimum (dynamic programming, seconds each) and report % of it "
+                   "(parametric markets only).")
+@click.option("--market", "markets", default=None, metavar="M[,M...]",
+              help=f"Evaluate every run on each of these markets ({', '.join(MARKETS)}), with a robustness table.  "
+                   "[default: each run's training market]")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, optimum: bool, as_json: bool) -> None:
+def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, optimum: bool, markets: str | None,
+             as_json: bool) -> None:
     """Compare trained policies with every baseline on held-out households, on the same paths.
 
     With several runs (say, several seeds) it also reports the policy over runs: each run's value, and from
     3 runs the mean and its 95% interval (a share's within 0 and 100%).
+
+    With --market (or runs trained on different markets) a robustness table follows: each run and baseline's
+    mean yardstick on each market, the same households and seeds on every market, and each run's share of
+    households where it beats the best baseline. Historical cohorts are replayed stratified (each household's
+    lives start at cohorts spread evenly); the optimum is not computed on historical and bootstrap markets.
 
     A run trained over the whole life (--horizon life) meets each saving baseline spending by each
     withdrawal rule, and the optimum over the whole life: certainty-equivalent consumption, its share
@@ -514,26 +529,54 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
     Examples:
       mcsim evaluate runs/sb3-ppo-seed0 --profiles 20 --mc 1000
       mcsim evaluate runs/seed0 runs/seed1 runs/seed2 --json
+      mcsim evaluate runs/lognormal runs/bootstrap --market lognormal,bootstrap,historical
     """
-    from ..training.reports import evaluate_runs
+    from ..training.reports import OPTIMUM_ON_HISTORY
+    from ..training.robustness import evaluate_markets
     from .progress import Reporter
-    from .render import evaluation_table, print_view
-    from .render_life import life_evaluation_table
+    from .render import print_view
+    from .render_robustness import robustness_table
 
+    chosen = market_list(markets)
     with Reporter("evaluating") as progress:
-        report = evaluate_runs(list(runs), n_households, n_paths, seed, optimum, progress=progress)
+        report = evaluate_markets(list(runs), n_households, n_paths, seed, optimum, progress, chosen)
     if as_json:
         print_json(report.to_dict())
         return
+    for market, runs_report in report.by_market.items():
+        print_runs_report(runs_report, n_paths, market if len(report.by_market) > 1 or chosen else None)
+    if report.robust:
+        print_view(robustness_table(report.robustness()))
+    if report.optimum_skipped:
+        click.echo(OPTIMUM_ON_HISTORY)
+
+
+def market_list(value: str | None) -> list[str] | None:
+    """`evaluate --market`: comma-separated return models (None when not given); an unknown one is one line."""
+    if value is None:
+        return None
+    markets = [part.strip() for part in value.split(",")]
+    for market in markets:
+        if market not in MARKETS:
+            raise BadInput(f"--market: each market must be one of {', '.join(MARKETS)} (got {market!r})")
+    return list(dict.fromkeys(markets))
+
+
+def print_runs_report(report: Any, n_paths: int, market: str | None) -> None:
+    """Each run's evaluation table and summary line on one market, and the line over runs."""
+    from .render import evaluation_table, print_view
+    from .render_life import life_evaluation_table
+
+    on = f" on the {market} market" if market else ""
     for run, evaluation in report.evaluations.items():
-        title = f"{run}: {evaluation.n_households} households x {n_paths:,} paths"
+        title = f"{run}{on}: {evaluation.n_households} households x {n_paths:,} paths"
         if evaluation.life:
             print_view(life_evaluation_table(evaluation, f"{title}, over the whole life"))
         else:
             print_view(evaluation_table(evaluation, title))
         click.echo(report.summary_line(run))
     if len(report.evaluations) > 1:
-        click.echo(report.aggregate_line())
+        click.echo(f"On the {market} market: {report.aggregate_line()}" if market else report.aggregate_line())
 
 
 @cli.command(context_settings=CONTEXT)

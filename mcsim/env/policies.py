@@ -234,18 +234,34 @@ class Rollout(NamedTuple):
     monthly_consumption: np.ndarray
 
 
+def stratified_options(n_episodes: int, pool_size: int) -> list[dict[str, float | int]]:
+    """Reset options of episode i: household ``i % N`` and cohort ``(i // N + 0.5) / ceil(n_episodes / N)``.
+
+    Each household meets cohorts spread evenly over all of its historical cohorts.
+    """
+    n_paths = -(-n_episodes // pool_size)
+    return [{"household": i % pool_size, "cohort": (i // pool_size + 0.5) / n_paths} for i in range(n_episodes)]
+
+
 def rollout(
     policy: Policy, households: Households | HouseholdPool, n_episodes: int, seed: int = 0, *,
-    record: bool = False, on_step: Callable[[int, int], None] | None = None, **config: object,
+    record: bool = False, on_step: Callable[[int, int], None] | None = None, stratified: bool = False,
+    **config: object,
 ) -> Rollout:
     """Run ``n_episodes`` episodes: episode i on household ``i % N`` with stream seed ``seed + i``.
 
     ``on_step(steps done, steps of the longest episode)`` is called before each decision step.
+    ``stratified``: on historical cohorts, each household's episodes start at cohorts spread evenly
+    over its cohorts (:func:`stratified_options`) instead of drawn ones; the other return models
+    ignore it (their draws, bootstrap included, stay those of the stream seeds).
     """
     integer("n_episodes", n_episodes, 1, 100_000)
     pool = make_pool(households)
     env = NumbaVecEnv(n_episodes, pool, seed=seed, **config)
-    env.set_options([{"household": i % pool.size} for i in range(n_episodes)])
+    if stratified:
+        env.set_options(stratified_options(n_episodes, pool.size))
+    else:
+        env.set_options([{"household": i % pool.size} for i in range(n_episodes)])
     obs = env.reset()
     assigned = env.households
     per_episode = {name: np.zeros(n_episodes) for name in ("returns", "terminal", "funded", "shortfall", "capital")}

@@ -3,7 +3,8 @@
 Each strategy (a trained agent, a baseline, the optimum) lives ``n_paths`` whole lives per
 household: the accumulation under its own decisions, then one retirement path each
 (``mc_paths=1``). Every strategy meets the same markets (common random numbers), so the comparison
-is paired. On those paths the planner objective is the mean quality of life, plus
+is paired; on historical cohorts each household's ``n_paths`` lives start at cohorts spread evenly
+over all of its cohorts (stratified, not drawn). On those paths the planner objective is the mean quality of life, plus
 ``capital_weight`` times the funded probability, minus ``risk_weight`` times the mean unfunded
 share of the worst 10% of paths.
 
@@ -263,7 +264,8 @@ def evaluate(
         def on_step(done: int, total: int, what: str = what, opening: str = opening) -> None:
             report(what if done else opening, done, total, unit="decision steps", detail=f"{n_episodes:,} lives")
 
-        result = rollout(policy, pool, n_episodes, seed, record=record or config.life, on_step=on_step, **settings)
+        result = rollout(policy, pool, n_episodes, seed, record=record or config.life, on_step=on_step, stratified=True,
+                         **settings)
         if config.life:
             # The spending in retirement comes from the steps; their arrays are kept only when asked.
             spending[name] = retirement_spending(result, pool, config.step_months)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.errors import ParameterError
-from ..core.profile import load_profile
+from ..core.profile import HISTORY_MODELS, load_profile, with_market
 from ..core.progress import OnProgress, silent
 from ..env.environment import EnvConfig
 from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
@@ -48,12 +48,34 @@ def load_exported_agent(run: str | Path, runtime: str) -> tuple[Any, dict[str, A
     return exporter.runtime(path), manifest
 
 
-def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int) -> HouseholdPool:
-    """Households the run never trained or was evaluated on (its profile, if it trained on one)."""
+OPTIMUM_ON_HISTORY = "optimum: not available on historical and bootstrap markets — it is defined for parametric laws"
+"""What evaluate says when a market replays history: the optimum is not computed there."""
+
+
+def trained_market(manifest: dict[str, Any]) -> str:
+    """The return model a run was trained on: its manifest's ``market``.
+
+    Runs recorded before it: the config's ``market``, else the profile's own model, else lognormal.
+    """
+    market = manifest.get("market") or manifest["config"].get("market")
+    if market:
+        return str(market)
+    profile = manifest["config"].get("profile")
+    return load_profile(profile).market.return_model if profile else "lognormal"
+
+
+def held_out_pool(manifest: dict[str, Any], n_households: int, seed: int, market: str | None = None) -> HouseholdPool:
+    """Households the run never trained or was evaluated on (its profile, if it trained on one).
+
+    Their return model is ``market``, by default the run's own (:func:`trained_market`); the same
+    households whatever the market.
+    """
     config = manifest["config"]
+    market = market or trained_market(manifest)
     if config.get("profile"):
-        return pool_from_profiles([config["profile"]])
-    return sample_pool(n_households, seed=HELD_OUT_SEED + seed, mortality=config.get("mortality", "fixed"))
+        return pool_from_profiles([with_market(load_profile(config["profile"]), market)])
+    return sample_pool(n_households, seed=HELD_OUT_SEED + seed, mortality=config.get("mortality", "fixed"),
+                       market=market)
 
 
 MIN_RUNS_FOR_INTERVAL = 3
@@ -96,6 +118,10 @@ class RunsReport:
 
     evaluations: dict[str, Evaluation]
     policy: str = "policy"
+    markets: dict[str, str] = field(default_factory=dict)
+    """The market each run was evaluated on."""
+    optimum_skipped: bool = False
+    """Whether the optimum was asked for but not computed (a historical or bootstrap market)."""
 
     def baselines(self, run: str) -> list[str]:
         """Names of the baselines evaluated beside ``run``'s policy (over the whole life, saving x withdrawal)."""
@@ -137,10 +163,14 @@ class RunsReport:
         return (f"Over {a['runs']} runs: objective {objective}; beats the best baseline on {shares} of households "
                 f"(95% t intervals over the {a['runs']} runs' values).")
 
+    def _market(self, run: str) -> dict[str, str]:
+        return {"market": self.markets[run]} if run in self.markets else {}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
         data: dict[str, Any] = {
-            "runs": {run: {**e.to_dict(self.policy, self.baselines(run))} for run, e in self.evaluations.items()},
+            "runs": {run: {**e.to_dict(self.policy, self.baselines(run)), **self._market(run)}
+                     for run, e in self.evaluations.items()},
         }
         if len(self.evaluations) > 1:
             data["aggregate"] = self.aggregate()
@@ -167,35 +197,48 @@ def run_optimum(manifest: dict[str, Any], optimum: bool) -> Any | None:
     return Optimum(mc_paths=_env_config(manifest).mc_paths)
 
 
-def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True,
-                  progress: OnProgress | None = None) -> RunsReport:
-    """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households.
-
-    Runs with the same objective share the optimum's solutions (same held-out households).
-    """
+def check_horizons(runs: list[str]) -> None:
+    """A ParameterError when ``runs`` mix horizons: runs of two horizons are not comparable."""
     from .rundirs import read_manifest
 
-    report = progress or silent
-    evaluations = {}
-    optima: dict[int, Any] = {}
     horizons: dict[str, str] = {}
-    for run in runs:  # before any evaluation: runs of two horizons are not comparable
+    for run in runs:
         horizons.setdefault(_env_config(read_manifest(run)).horizon, run)
     if len(horizons) > 1:
         which = ", ".join(f"{run} is horizon {horizon}" for horizon, run in horizons.items())
         raise ParameterError("runs", f"mix horizons ({which}): evaluate the runs of each horizon apart")
+
+
+def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True,
+                  progress: OnProgress | None = None, market: str | None = None, label: str = "") -> RunsReport:
+    """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households.
+
+    ``market``: the return model of those households, by default each run's own. Runs with the
+    same objective share the optimum's solutions (same held-out households); on a historical or
+    bootstrap market the optimum is not computed (``optimum_skipped``). ``label`` prefixes the progress.
+    """
+    check_horizons(runs)  # before any evaluation
+    report = progress or silent
+    evaluations, markets = {}, {}
+    optima: dict[tuple[int, str], Any] = {}
+    pools: dict[tuple[Any, ...], HouseholdPool] = {}
     for i, run in enumerate(runs, 1):
-        which = f" run {i}/{len(runs)}" if len(runs) > 1 else ""
+        which = f"{label} run {i}/{len(runs)}" if len(runs) > 1 else label
         report(f"loading{which} {run}")
         agent, manifest = load_agent(run)
         config = _env_config(manifest)
-        pool = held_out_pool(manifest, n_households, seed)
-        mc_paths = config.mc_paths
-        if mc_paths not in optima:
-            optima[mc_paths] = run_optimum(manifest, optimum)
-        policies = strategies(agent, optima[mc_paths], config.life)
-        evaluations[run] = evaluate(policies, pool, n_paths, seed, config, progress=report, label=f"evaluating{which}")
-    return RunsReport(evaluations)
+        markets[run] = market or trained_market(manifest)
+        key = (manifest["config"].get("profile"), manifest["config"].get("mortality", "fixed"), markets[run])
+        if key not in pools:  # runs on the same households share them (and the bisection's savings)
+            pools[key] = held_out_pool(manifest, n_households, seed, markets[run])
+        parametric = markets[run] not in HISTORY_MODELS
+        if (config.mc_paths, markets[run]) not in optima:
+            optima[config.mc_paths, markets[run]] = run_optimum(manifest, optimum and parametric)
+        policies = strategies(agent, optima[config.mc_paths, markets[run]], config.life)
+        evaluations[run] = evaluate(policies, pools[key], n_paths, seed, config, progress=report,
+                                    label=f"evaluating{which}")
+    skipped = optimum and any(m in HISTORY_MODELS for m in markets.values())
+    return RunsReport(evaluations, markets=markets, optimum_skipped=skipped)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ParameterError
+from ..core.market import RETURN_MODELS
 from ..env.environment import EnvConfig
 from .runio import json_kind, read_json_object
 
@@ -57,6 +58,9 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     if progress is not None:
         _require(path, progress, "timesteps", int)
     _require(path, manifest, "eval_history", list, optional=True)
+    market = _require(path, manifest, "market", str, optional=True)
+    if market is not None and market not in RETURN_MODELS:
+        raise ParameterError(str(path), f"its market {market!r} is none of {', '.join(RETURN_MODELS)}")
     return manifest
 
 

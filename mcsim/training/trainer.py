@@ -26,7 +26,9 @@ import numpy as np
 
 from ..core.checks import integer
 from ..core.errors import ParameterError
+from ..core.market import RETURN_MODELS
 from ..core.mortality import MORTALITY_MODELS
+from ..core.profile import HISTORY_MODELS, MarketHistory, Profile, load_profile, with_market
 from ..core.progress import OnProgress, phase, silent
 from ..env.environment import EnvConfig, RetirementEnv
 from ..env.household import HouseholdPool, pool_from_profiles, sample_pool
@@ -80,6 +82,7 @@ class TrainConfig:
     horizon: str = "retirement"
     bequest_weight: float = 0.0
     mortality: str = "fixed"
+    market: str | None = None
     seed: int = 0
     out: str | None = None
     resume: bool = False
@@ -108,6 +111,8 @@ class TrainConfig:
             raise ParameterError("mortality", "gompertz households live to 110: train them with horizon life")
         if self.mortality != "fixed" and self.profile is not None:
             raise ParameterError("mortality", "a profile carries its own mortality (person.mortality): drop one of the two")
+        if self.market is not None and self.market not in RETURN_MODELS:
+            raise ParameterError("market", f"must be one of {', '.join(RETURN_MODELS)} (got {self.market!r})")
         integer("seed", self.seed, 0, 2**32 - 1)
         integer("eval_households", self.eval_households, 1, 10_000)
         integer("eval_episodes", self.eval_episodes, 1, 100_000)
@@ -180,14 +185,45 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def training_profile(config: TrainConfig) -> Profile | None:
+    """The one profile trained on (with ``config.market`` as its return model when given), or None."""
+    if config.profile is None:
+        return None
+    profile = load_profile(config.profile)
+    return profile if config.market is None else with_market(profile, config.market)
+
+
+def training_market(config: TrainConfig) -> tuple[str, MarketHistory]:
+    """The return model trained on and its history: ``market``, else the profile's own, else lognormal."""
+    profile = training_profile(config)
+    if profile is None:
+        return config.market or "lognormal", MarketHistory()
+    return profile.market.return_model, profile.market.history
+
+
+def market_label(market: str, history: MarketHistory) -> str:
+    """The market as the banner shows it: the model, and the series a historical model replays."""
+    if market not in HISTORY_MODELS:
+        return f"{market} returns"
+    from ..core.history import DEFAULT_SERIES
+
+    source = history.file or (f"JST {history.country}" if history.jst else history.series or DEFAULT_SERIES)
+    if market == "historical":
+        return f"historical cohorts of {source} ({history.cohorts})"
+    return f"block bootstrap of {source} ({history.block_years:g}-year mean blocks)"
+
+
 def training_pools(config: TrainConfig) -> tuple[HouseholdPool, HouseholdPool]:
-    """(training households, held-out evaluation households)."""
-    if config.profile is not None:
-        pool = pool_from_profiles([config.profile])
+    """(training households, held-out evaluation households), on the market of ``config``."""
+    profile = training_profile(config)
+    if profile is not None:
+        pool = pool_from_profiles([profile])
         return pool, pool
+    market = config.market or "lognormal"
     return (
-        sample_pool(config.profiles, seed=config.seed, mortality=config.mortality),
-        sample_pool(config.eval_households, seed=config.seed + EVAL_SEED_OFFSET, mortality=config.mortality),
+        sample_pool(config.profiles, seed=config.seed, mortality=config.mortality, market=market),
+        sample_pool(config.eval_households, seed=config.seed + EVAL_SEED_OFFSET, mortality=config.mortality,
+                    market=market),
     )
 
 
@@ -247,7 +283,8 @@ class Baselines:
 def evaluate_returns(agent: Any, pool: HouseholdPool, config: TrainConfig, env_config: EnvConfig) -> float:
     """Mean return of ``agent`` over the held-out households, on the evaluation's fixed markets."""
     n_episodes = pool.size * config.eval_episodes
-    result = rollout(agent, pool, n_episodes, seed=config.seed + EVAL_SEED_OFFSET, **asdict(env_config))
+    result = rollout(agent, pool, n_episodes, seed=config.seed + EVAL_SEED_OFFSET, stratified=True,
+                     **asdict(env_config))
     return float(result.returns.mean())
 
 
@@ -276,6 +313,7 @@ class Trainer:
         elif manifest.exists():
             raise ParameterError("out", f"{self.run_dir} already holds a run: pass --resume or another --out")
         self.pool, self.eval_pool = training_pools(config)
+        self.market, self.market_history = training_market(config)
         steps = episode_steps(self.pool, self.env_config.step_months, self.env_config.life)
         # The budget is in episodes (profiles x episodes), unless timesteps are given: then in steps alone.
         episodes = config.profiles * config.episodes if config.profile is None else config.episodes
@@ -306,6 +344,7 @@ class Trainer:
             "status": status,
             "config": asdict(self.config),
             "env": asdict(self.env_config),
+            "market": self.market,
             "versions": package_versions(),
             "seeds": {"train": self.config.seed, "eval": self.config.seed + EVAL_SEED_OFFSET},
             "budget": {"episodes": self.budget_episodes, "timesteps": self.budget_timesteps},
@@ -334,6 +373,7 @@ class Trainer:
             ("cores", f"{os.cpu_count()} (numba threads {self._numba_threads(vec)}, torch threads {config.torch_threads})"),
             ("vec env", f"{config.vec}: {vec.num_envs} envs" + (f" in {workers} workers" if config.vec == "subproc" else "")),
             ("objective", self.objective_label()),
+            ("market", market_label(self.market, self.market_history)),
             ("households", f"{config.profile} (one profile)" if config.profile
              else f"{self.pool.size} sampled (seed {config.seed})"),
             ("budget", f"{self.budget_timesteps:,} steps" if self.budget_episodes is None
