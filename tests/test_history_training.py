@@ -122,3 +122,17 @@ def test_an_unknown_market_is_one_line_and_exit_2(
     with pytest.raises(ParameterError) as error:
         TrainConfig(market="nope")
     assert error.value.name == "market"
+
+
+def test_predict_on_a_historical_profile_skips_the_optimum_and_says_so(tmp_path: Path) -> None:
+    profile = tmp_path / "history.toml"
+    text = CliRunner().invoke(cli, ["profile", "show", "default"]).stdout
+    profile.write_text(text.replace('return_model = "lognormal"', 'return_model = "historical"'), encoding="utf-8")
+    run = tmp_path / "run"
+    train_args = ["train", "--profiles", "4", "--episodes", "3", "--envs", "2", "--network", "standard", "-o", str(run)]
+    assert CliRunner().invoke(cli, train_args).exit_code == 0
+    result = CliRunner().invoke(cli, ["predict", str(run), str(profile), "--mc", "8"])
+    assert result.exit_code == 0, result.output
+    assert OPTIMUM_ON_HISTORY in result.stdout
+    data = json.loads(CliRunner().invoke(cli, ["predict", str(run), str(profile), "--mc", "8", "--json"]).stdout)
+    assert data["optimum"] == OPTIMUM_ON_HISTORY and "optimum" not in data["evaluation"]["overall"]

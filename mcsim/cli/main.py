@@ -603,7 +603,7 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
       mcsim predict runs/sb3-ppo-seed0 mid_career_family --plot strategy.png
       mcsim predict runs/sb3-ppo-seed0 --runtime onnx   # after mcsim export-onnx, no torch needed
     """
-    from ..training.reports import predict_household
+    from ..training.reports import OPTIMUM_ON_HISTORY, predict_household
     from .plot import check_output_path, write_strategy_chart
     from .progress import Reporter
     from .render import evaluation_table, phases_table, print_view
@@ -626,6 +626,8 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
     else:
         print_view(phases_table(prediction.phases))
         print_view(evaluation_table(prediction.evaluation, title))
+    if prediction.optimum_skipped:
+        click.echo(OPTIMUM_ON_HISTORY)
     if plot is not None:
         click.echo(f"Strategy chart written to {plot}")
 

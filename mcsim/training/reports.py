@@ -270,6 +270,7 @@ class Prediction(StrategyView):
     phases: list[Phase]
     monthly_consumption: np.ndarray | None = None
     retired: np.ndarray | None = None
+    optimum_skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON (over the whole life each age's consumption and phase, and the life's summary)."""
@@ -284,6 +285,7 @@ class Prediction(StrategyView):
             "phases": [asdict(phase) for phase in self.phases],
             "by_age": by_age,
             "evaluation": self.evaluation.to_dict("policy", baselines),
+            **({"optimum": OPTIMUM_ON_HISTORY} if self.optimum_skipped else {}),
         }
 
 
@@ -302,8 +304,9 @@ def predict_household(
     profile = load_profile(profile_source)
     pool = pool_from_profiles([profile])
     config = _env_config(manifest)
-    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum), config.life), pool, n_paths, seed, config,
-                          record=True, progress=report, label="evaluating")
+    skipped = optimum and profile.market.return_model in HISTORY_MODELS  # the optimum needs a parametric law
+    evaluation = evaluate(strategies(agent, run_optimum(manifest, optimum and not skipped), config.life), pool, n_paths,
+                          seed, config, record=True, progress=report, label="evaluating")
     trajectory = evaluation.rollouts["policy"]
     ends = np.nanmedian(trajectory.ages, axis=0)
     starts = np.concatenate(([profile.person.current_age], ends[:-1]))
@@ -320,7 +323,7 @@ def predict_household(
     return Prediction(
         run=str(Path(run)), profile=profile.name, phases=phases, ages=starts, monthly_saving=saving, equity_share=equity,
         end_ages=ends, wealth_percentiles=wealth, retirement_age=profile.person.retirement_age, evaluation=evaluation,
-        monthly_consumption=consumption, retired=retired,
+        monthly_consumption=consumption, retired=retired, optimum_skipped=skipped,
     )
 
 
