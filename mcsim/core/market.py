@@ -72,11 +72,6 @@ class MarketArrays(NamedTuple):
     wrap: bool
 
     @property
-    def historical(self) -> bool:
-        """Whether the market replays a historical series."""
-        return self.model in (HISTORICAL, BOOTSTRAP)
-
-    @property
     def n_periods(self) -> int:
         """Periods of the historical series (0 for a parametric market)."""
         return self.history_inflation.size // self.period_months
