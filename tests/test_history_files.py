@@ -195,3 +195,14 @@ def test_jst_errors(tmp_path: Path) -> None:
     assert "no column housing_tr" in error_of(read_jst, no_housing, "FRA")
     assert read_jst(no_housing, "FRA", ("equities",)).n_periods == 1894 - 1871 + 1
     assert "no such file" in error_of(read_jst, tmp_path / "absent.csv", "FRA")
+
+
+def test_returns_written_in_percent_are_refused(tmp_path: Path) -> None:
+    rows = "".join(f"{1990 + k},{5.0 + k % 7},{1.5}\n" for k in range(12))
+    path = tmp_path / "percent.csv"
+    path.write_text("year,equities,inflation\n" + rows, encoding="utf-8")
+    with pytest.raises(ParameterError) as caught:
+        read_history_csv(path)
+    message = str(caught.value)
+    assert "column 'equities': values look like percentages" in message and "0.05 for 5%" in message
+    assert "\n" not in message

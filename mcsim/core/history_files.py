@@ -38,6 +38,8 @@ from .errors import ParameterError
 from .history import History
 
 MIN_PERIODS = 10
+PERCENT_LOOK = 0.5
+"""A column whose median absolute value exceeds this (50% a period) was written in percent, not as decimals."""
 RETURNS = ("nominal", "real")
 CSV_FIELD = "market.history.file"
 JST_FIELD = "market.history.jst"
@@ -147,6 +149,13 @@ def read_history_csv(path: str | Path, returns: str = "nominal") -> History:
         raise ParameterError(CSV_FIELD, f"{path}: {len(data)} periods, at least {MIN_PERIODS} are needed")
     inflation = values[:, -1].copy()
     series = {header[index]: values[:, slot].copy() for slot, index in enumerate(columns)}
+    for name, column in (*series.items(), ("inflation", inflation)):
+        typical = float(np.median(np.abs(column)))
+        if typical > PERCENT_LOOK:
+            raise ParameterError(
+                CSV_FIELD, f"{path}, column '{name}': values look like percentages (median size {typical:g}): "
+                "write returns as decimals, 0.05 for 5%",
+            )
     if returns == "real":
         series = {name: (1.0 + real) * (1.0 + inflation) - 1.0 for name, real in series.items()}
     return History(path.stem, 12 if monthly else 1, start, series, inflation)
