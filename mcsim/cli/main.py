@@ -171,6 +171,7 @@ def cli() -> None:
       mcsim simulate my_household.toml --json
       mcsim optimize --success 0.9        # minimum monthly saving for 90% success
       mcsim withdrawals                   # every withdrawal rule on the same paths
+      mcsim report --lang fr              # one HTML page a household can read (report.html)
       mcsim profiles                      # the embedded example households
     """
 
@@ -630,6 +631,52 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
         click.echo(OPTIMUM_ON_HISTORY)
     if plot is not None:
         click.echo(f"Strategy chart written to {plot}")
+
+
+@cli.command(context_settings=CONTEXT)
+@profile_argument
+@click.option("--run", default=None, metavar="RUN",
+              help="A run directory of `mcsim train`: add its strategy for the household, beside the household's "
+                   "own plan, the baselines and the optimum on the same lives.")
+@click.option("-o", "--out", default="report.html", show_default=True, help="The page to write (.html).")
+@click.option("-n", "--paths", "n_paths", type=Bounded(int, 1, 10_000_000), default=10_000, show_default=True,
+              help="Monte Carlo paths of the plan and of every withdrawal rule (the same paths).")
+@seed_option
+@click.option("--mc", "mc_paths", type=Bounded(int, 1, 100_000), default=1000, show_default=True,
+              help="With --run: whole-life paths of the evaluation, the same for every strategy.")
+@click.option("--optimum/--no-optimum", default=True, show_default=True,
+              help="With --run: also solve the household's optimum (dynamic programming) and report % of it.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the page, numbers and euros formatted for it.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the page's numbers as JSON on standard output.")
+@market_option
+def report(profile: str, run: str | None, out: str, n_paths: int, seed: int, mc_paths: int, optimum: bool, lang: str,
+           as_json: bool, market: str | None) -> None:
+    """Write a household's report: one self-contained HTML page that opens offline, in English or French.
+
+    The household, the plan's outcome, the wealth fan by age, spending in retirement with every
+    withdrawal rule side by side, the assumptions and the model's limits; with --run, the learned
+    strategy by age and every strategy on the same lives.
+
+    \b
+    Examples:
+      mcsim report                                  # the default household into report.html
+      mcsim report late_starter --lang fr -o bilan.html
+      mcsim report --run runs/sb3-ppo-seed0 --json  # with the learned strategy; the numbers as JSON too
+    """
+    from ..report import build_report, output_path, render_html, write_report
+    from .progress import Reporter
+
+    path = output_path(out)
+    with Reporter("building the report") as progress:
+        data = build_report(profile, run, n_paths, seed, mc_paths, optimum, market, progress)
+        progress("writing the page")
+        page = render_html(data, lang)
+    write_report(page, path)
+    if as_json:
+        print_json(data.to_dict())
+    else:
+        click.echo(f"Report written to {path} ({len(page.encode()) / 1024:,.0f} kB)")
 
 
 @cli.command(context_settings=CONTEXT)

@@ -357,6 +357,7 @@ def simulate(
     gamma: float = 3.0,
     discount: float = 1.0,
     market: str | None = None,
+    spending_fan: bool = False,
 ) -> SimulationResult:
     """Simulate a profile's plan over Monte Carlo paths.
 
@@ -381,6 +382,8 @@ def simulate(
     :param gamma: relative risk aversion of the spending's certainty equivalent.
     :param discount: annual discount factor of the spending's certainty equivalent.
     :param market: a return model that replaces the profile's (``historical``, ``bootstrap``, ``lognormal``...).
+    :param spending_fan: the spending fan by year of retirement (``result.spending.fan``) without the
+        monthly wealth fan (``fan`` gives both); the figures do not depend on it.
     """
     profile = load_profile(profile)
     if withdrawal is not None:
@@ -415,6 +418,7 @@ def simulate(
             f"{MAX_FAN_BYTES // 2**30} GiB; set {what} to at most {fan_limit:,} with it"
         )
     report = progress or silent
+    by_year = fan or spending_fan  # the spending matrix by year of retirement, for its fan
     total = n_paths if tolerance is None else 0  # adaptive: unknown until the interval is narrow enough
     detail = ""
 
@@ -423,7 +427,7 @@ def simulate(
 
     report(phase("simulating", simulate_paths), 0, total, unit="paths")
     with numba_threads(threads):
-        outcomes, fan_matrix, spending = run_paths(arrays, seed, 0, n_paths, fan, paths_done, yardstick, fan)
+        outcomes, fan_matrix, spending = run_paths(arrays, seed, 0, n_paths, fan, paths_done, yardstick, by_year)
         if tolerance is not None:
             batches, fans, spendings = [outcomes], [fan_matrix], [spending]
             done = n_paths
@@ -436,7 +440,7 @@ def simulate(
                 detail = f"success {successes / done:.1%} ± {half_width:.2%}, stops at ± {tolerance:.2%}"
                 size = min(n_paths, max_paths - done)
                 batch, batch_fan, batch_spending = run_paths(
-                    arrays, seed, done, size, fan, lambda d, first=done: paths_done(first + d), yardstick, fan
+                    arrays, seed, done, size, fan, lambda d, first=done: paths_done(first + d), yardstick, by_year
                 )
                 batches.append(batch)
                 fans.append(batch_fan)
@@ -444,10 +448,10 @@ def simulate(
                 done += size
             outcomes = concatenate_outcomes(batches)
             fan_matrix = np.concatenate(fans) if fan else fan_matrix
-            spending = np.concatenate(spendings) if fan else spending
+            spending = np.concatenate(spendings) if by_year else spending
     report("summarizing the paths")
     return summarize(
-        profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence, yardstick, spending if fan else None,
+        profile, arrays, seed, outcomes, fan_matrix if fan else None, confidence, yardstick, spending if by_year else None,
         cohorts,
     )
 
