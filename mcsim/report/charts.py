@@ -64,6 +64,8 @@ class Chart:
     markers: Sequence[Marker] = ()
     hover: Sequence[tuple[float, float, str]] = ()
     y_range: tuple[float, float] | None = None
+    min_span: float = 1.0
+    """The y axis spans at least this much (a flat line at zero still gets round, distinct ticks)."""
     x_format: Callable[[float], str] = field(default=lambda x: f"{x:g}")
 
     @property
@@ -138,7 +140,8 @@ def render(chart: Chart, width: int = WIDE) -> str:
         y_low, y_high = chart.y_range
     else:
         y_low = min(0.0, y_low)
-        y_high = max(y_high, y_low + 1.0)
+        y_high = max(y_high, y_low + chart.min_span)
+        y_high += 0.03 * (y_high - y_low)  # headroom: a line at the top stays off the frame
     y_step = nice_step(y_high - y_low, 4 if narrow else 6)
     y_low = math.floor(y_low / y_step + 1e-9) * y_step
     y_high = math.ceil(y_high / y_step - 1e-9) * y_step

@@ -129,7 +129,7 @@ class ReportData:
             "simulation": self.simulation.to_dict(),
             "withdrawals": {
                 "n_paths": first.n_paths, "gamma": first.spending.gamma if first.spending else None,
-                "rules": {rule: result.to_dict() for rule, result in self.rules.items()}, "not_run": self.not_run,
+                "rules": {rule: spending_by_age(result) for rule, result in self.rules.items()}, "not_run": self.not_run,
             },
             "strategy": None,
             "assumptions": self.assumptions,
@@ -154,6 +154,13 @@ def finite(data: Any) -> Any:
         return {key: finite(value) for key, value in data.items()}
     if isinstance(data, list | tuple):
         return [finite(value) for value in data]
+    return data
+
+
+def spending_by_age(result: SimulationResult) -> dict[str, Any]:
+    """A withdrawal rule's result as ``mcsim withdrawals --json`` has it, plus its spending fan (no wealth fan)."""
+    data = result.to_dict()
+    data.pop("fan", None)
     return data
 
 
@@ -254,7 +261,8 @@ def build_report(
             not_run[rule] = str(error)
             continue
         report(f"withdrawal rule {rule} ({index}/{len(WITHDRAWAL_PARAMETERS)})")
-        rules[rule] = simulate(plan, n_paths, seed, spending_fan=True)
+        own = rule == profile.retirement.withdrawal.rule  # the plan itself, already simulated on these paths
+        rules[rule] = simulation if own else simulate(plan, n_paths, seed, spending_fan=True)
     prediction, lines = None, ()
     if run is not None:
         prediction = predict_household(run, profile, mc_paths, seed, "torch", optimum, progress=report)

@@ -32,6 +32,8 @@ RULE_CSS = {"target": "c-r0", "constant_dollar": "c-r1", "constant_percent": "c-
             "vpw": "c-r4", "floor_ceiling": "c-r5", "merton": "c-r6"}
 RULE_COLOURS = ("#1a1a1a", "#e69f00", "#56b4e9", "#009e73", "#0072b2", "#d55e00", "#cc79a7")
 STRATEGY_CSS = {"policy": "c-policy", OPTIMUM: "c-optimum"}
+MONEY_SPAN = 100.0
+"""Euro axes span at least €100: a household with nothing gets ticks €0, €20, ... rather than €0, €0, €1."""
 
 
 def _value(value: float | None) -> str:
@@ -222,7 +224,7 @@ def wealth_chart(data: ReportData, lang: str) -> str:
         hover.append((year - 0.5, year + 0.5, text))
     chart = Chart(
         id="chart-wealth", title=t("wealth", lang), x_title=t("age_axis", lang), y_title=t("euros_axis", lang),
-        y_format=_money_tick(lang), x_format=_age_tick(lang),
+        y_format=_money_tick(lang), min_span=MONEY_SPAN, x_format=_age_tick(lang),
         bands=[Band(ages, fan.p10, fan.p90, "c-band", t("band", lang))],
         series=[Series(ages, fan.p50, "c-median", t("median", lang))],
         markers=[Marker(result.retirement_age, t("retirement_at", lang, age=age(result.retirement_age, lang)))],
@@ -275,7 +277,7 @@ def spending_chart(data: ReportData, lang: str) -> str:
         hover.append((float(year), float(year) + 1, text))
     chart = Chart(
         id="chart-spending", title=t("spending_chart", lang), x_title=t("age_axis", lang),
-        y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), x_format=_age_tick(lang),
+        y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), min_span=MONEY_SPAN, x_format=_age_tick(lang),
         bands=[Band(x, p10, p90, "c-band", t("band", lang))],
         series=[Series(x, target, "c-target", t("target", lang)), Series(x, pensions, "c-pension", t("pensions", lang)),
                 Series(x, p50, "c-median", t("median", lang))],
@@ -305,7 +307,8 @@ def rules_chart(data: ReportData, lang: str) -> str:
                 lines.append(f"{t(f'short_{rule}', lang)}: {money(value, lang) if math.isfinite(value) else DASH}")
             hover.append((float(year), float(year) + 1, "\n".join(lines)))
     chart = Chart(id="chart-rules", title=t("rules_chart", lang), x_title=t("age_axis", lang),
-                  y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), x_format=_age_tick(lang),
+                  y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), min_span=MONEY_SPAN,
+                  x_format=_age_tick(lang),
                   series=series, hover=hover)
     paths = number(data.simulation.n_paths, lang)
     return figure(chart, legend, t("rules_caption", lang, paths=paths))
@@ -420,7 +423,8 @@ def strategy_section(data: ReportData, lang: str) -> str:
             equity_hover.append((float(start), float(stop), "\n".join(shares)))
     retirement = Marker(prediction.retirement_age, t("retirement_at", lang, age=age(prediction.retirement_age, lang)))
     saving = Chart(id="chart-saving", title=t("saving_chart", lang), x_title=t("age_axis", lang),
-                   y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), x_format=_age_tick(lang),
+                   y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), min_span=MONEY_SPAN,
+                   x_format=_age_tick(lang),
                    series=saving_series, hover=saving_hover,
                    markers=[retirement] if evaluation.life else [])
     equity = Chart(id="chart-equity", title=t("equity_chart", lang), x_title=t("age_axis", lang),
