@@ -398,7 +398,8 @@ def strategy_section(data: ReportData, lang: str) -> str:
               algo=f" {escape(str(algo)).upper()}" if algo else "",
               market=t(market_key, lang) if market_key in TEXT else escape(market),
               paths=number(evaluation.n_paths, lang),
-              optimum=t("and_optimum", lang) if OPTIMUM in evaluation.overall else "")
+              optimum=t("and_optimum", lang) if OPTIMUM in evaluation.overall else "",
+              life=t("life_clause", lang) if evaluation.life else "")
     end = float(prediction.end_ages[-1]) if prediction.end_ages.size else data.profile.person.retirement_age
     saving_series, equity_series, legend = [], [], []
     for line in data.lines:
@@ -422,7 +423,8 @@ def strategy_section(data: ReportData, lang: str) -> str:
             saving_hover.append((float(start), float(stop), "\n".join(savings)))
             equity_hover.append((float(start), float(stop), "\n".join(shares)))
     retirement = Marker(prediction.retirement_age, t("retirement_at", lang, age=age(prediction.retirement_age, lang)))
-    saving = Chart(id="chart-saving", title=t("saving_chart", lang), x_title=t("age_axis", lang),
+    title = t("saving_chart_life" if evaluation.life else "saving_chart", lang)
+    saving = Chart(id="chart-saving", title=title, x_title=t("age_axis", lang),
                    y_title=t("euros_month_axis", lang), y_format=_money_tick(lang), min_span=MONEY_SPAN,
                    x_format=_age_tick(lang),
                    series=saving_series, hover=saving_hover,

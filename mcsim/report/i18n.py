@@ -169,15 +169,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_data": ("no path alive", "aucune trajectoire en vie"),
     # Strategy
     "strategy_intro": ("The run {run} ({agent}{algo}, trained on {market} markets) decides each year how much this "
-                       "household saves and how much of it goes into equities, from its age and its wealth so far. "
+                       "household saves{life} and how much of it goes into equities, from its age and its wealth so far. "
                        "Below, its decisions by age (medians over {paths} simulated lives) beside the household's own "
                        "plan{optimum}, then every strategy on the same lives.",
                        "Le modèle {run} ({agent}{algo}, entraîné sur des marchés {market}) décide chaque année combien "
-                       "ce foyer épargne et quelle part va en actions, selon son âge et son patrimoine. Ci-dessous, ses "
+                       "ce foyer épargne{life} et quelle part va en actions, selon son âge et son patrimoine. Ci-dessous, ses "
                        "décisions selon l'âge (médianes sur {paths} vies simulées) à côté du plan du foyer{optimum}, "
                        "puis chaque stratégie sur les mêmes vies."),
     "and_optimum": (" and the optimum", " et de l'optimum"),
     "saving_chart": ("Saving per month by age", "Épargne par mois selon l'âge"),
+    "saving_chart_life": ("Saving, then withdrawal, per month by age", "Épargne, puis retrait, par mois selon l'âge"),
+    "life_clause": (" (once retired, how much it withdraws)", " (une fois à la retraite, combien il retire)"),
     "equity_chart": ("Equity share by age", "Part en actions selon l'âge"),
     "saving_caption": ("Monthly saving (medians over paths) in euros of today.",
                        "Épargne mensuelle (médianes sur les trajectoires) en euros d'aujourd'hui."),
