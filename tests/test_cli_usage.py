@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mcsim.cli.main import ALGOS, DEVICES, NETWORKS, cli, main
+from mcsim.cli.main import backend_choices, cli, main
 from mcsim.cli.render import evaluation_table, median_path_table, phases_table, print_view
 from mcsim.core.stats import wilson_interval
 from mcsim.env.policies import BASELINES
@@ -40,7 +40,8 @@ def test_export_help_shows_no_backspace_marker(command: str) -> None:
 @pytest.mark.parametrize(
     ("command", "option", "choices"),
     [
-        ("train", "--algo", ALGOS), ("train", "--network", NETWORKS), ("train", "--device", DEVICES),
+        ("train", "--algo", backend_choices("algorithms")), ("train", "--network", backend_choices("networks")),
+        ("train", "--device", backend_choices("devices")),
         ("train", "--reward", ("planner", "crra")), ("optimum", "--reward", ("planner", "crra")),
         ("predict", "--runtime", ("torch", "onnx", "coreml")),
     ],
@@ -82,9 +83,15 @@ def test_a_runtime_whose_plugin_is_missing_says_what_to_install(
     assert "the onnx runtime comes with the mcsim-onnx plugin: pip install mcsim-onnx" in capsys.readouterr().err
 
 
-def test_the_cli_choices_are_the_sb3_backends() -> None:
+def test_the_cli_choices_are_the_backends_declarations_sb3s_first() -> None:
+    from mcsim.plugins.agents import agent_backends
+
     backend = pytest.importorskip("mcsim_sb3.backend")
-    assert ALGOS == tuple(backend.ALGOS) and NETWORKS == tuple(backend.NETWORKS) and DEVICES == backend.DEVICES
+    for kind, own in (("algorithms", backend.ALGOS), ("networks", backend.NETWORKS), ("devices", backend.DEVICES)):
+        choices = backend_choices(kind)
+        assert choices[:len(own)] == tuple(own)
+        for learner in (b for b in agent_backends().values() if b.trainable):
+            assert set(getattr(learner, kind)) <= set(choices), (learner.name, kind)
 
 
 # --- tables explain their columns ---------------------------------------------------------------

@@ -84,10 +84,40 @@ class RuntimeChoice(click.Choice):
         return super().convert(value, param, ctx)
 
 
-# The sb3 backend's algorithms, network presets and devices: the settings `train` passes to a backend.
-ALGOS = ("ppo", "sac", "td3", "a2c")
-NETWORKS = ("standard", "solid", "robust", "enterprise")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+class BackendChoice(click.Choice):
+    """`train --algo`, `--network`, `--device`: the values the installed learning backends declare, looked up when needed.
+
+    The default agent's (sb3's) come first, then the others' in name order; the trainer then holds the
+    chosen backend to its own (``AgentBackend.check_settings``: `--agent mlx --algo sac` is one line).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._loaded: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        """Every value some trainable backend declares for ``kind`` (algorithms, networks or devices)."""
+        if self._loaded is None:
+            self._loaded = backend_choices(self.kind)
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Sequence[str]) -> None:
+        """Ignored: click.Choice sets its choices on creation; these come from the plugins."""
+
+
+def backend_choices(kind: str) -> tuple[str, ...]:
+    """What the trainable backends declare as ``kind`` (algorithms, networks, devices), the default agent's first."""
+    from ..plugins.agents import agent_backends
+
+    backends = agent_backends()
+    names = sorted(backends, key=lambda name: (name != "sb3", name))
+    values = [value for name in names if backends[name].trainable for value in getattr(backends[name], kind)]
+    return tuple(dict.fromkeys(values))
+
+
 MARKETS = get_args(ReturnModel)
 
 
@@ -402,8 +432,8 @@ def profile_show(name: str, as_json: bool) -> None:
 @cli.command(context_settings=CONTEXT)
 @click.option("-a", "--agent", default="sb3", show_default=True, envvar="MCSIM_AGENT",
               help="Agent backend (see `mcsim agents`).")
-@click.option("--algo", type=click.Choice(ALGOS), default="ppo", show_default=True,
-              help="Algorithm of the backend (sb3's; a backend without algorithms ignores it).")
+@click.option("--algo", type=BackendChoice("algorithms"), default="ppo", show_default=True,
+              help="Algorithm of the backend (each backend's in `mcsim agents --json`; sb3: ppo, sac, td3, a2c; mlx: ppo).")
 @click.option("--profiles", type=Bounded(int, 1, 1_000_000), default=500, show_default=True,
               help="Sampled households in the training mixture.")
 @click.option("--episodes", type=Bounded(int, 1, 10_000_000), default=100, show_default=True,
@@ -411,10 +441,11 @@ def profile_show(name: str, as_json: bool) -> None:
 @click.option("--timesteps", type=Bounded(int, 1, 10**10), default=None, help="Budget in env steps instead.")
 @click.option("--profile", "profile", default=None, metavar="FILE|NAME",
               help="Train on one profile instead of sampled ones.")
-@click.option("--network", type=click.Choice(NETWORKS), default="solid", show_default=True,
-              help="Network preset of the backend (sb3: hidden layers from [128, 64, 32] to [512, 512, 256, 128, 64]).")
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-              help="Torch device (auto: the CPU, fastest for these small networks).")
+@click.option("--network", type=BackendChoice("networks"), default="solid", show_default=True,
+              help="Network preset of the backend (sb3, mlx: hidden layers from [128, 64, 32] to [512, 512, 256, 128, 64]).")
+@click.option("--device", type=BackendChoice("devices"), default="auto", show_default=True,
+              help="Device of the backend (sb3: torch's, auto the CPU, fastest for these small networks; "
+                   "mlx: auto, cpu or gpu, auto MLX's default, the GPU on Apple silicon).")
 @click.option("--vec", type=click.Choice(["numba", "subproc", "dummy"]), default="numba", show_default=True,
               help="How environments run: one jitted batch, worker processes, or a Python loop.")
 @click.option("--envs", "n_envs", type=Bounded(int, 1, 4096), default=64, show_default=True, help="Parallel environments.")
@@ -782,7 +813,8 @@ def agents(as_json: bool) -> None:
 
     backends = agent_backends()
     rows = [
-        {"name": name, "kind": backend.kind, "trainable": backend.trainable, "description": backend.description}
+        {"name": name, "kind": backend.kind, "trainable": backend.trainable, "description": backend.description,
+         "algorithms": list(backend.algorithms), "networks": list(backend.networks), "devices": list(backend.devices)}
         for name, backend in sorted(backends.items())
     ]
     if as_json:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,55 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..env.vec_env import NumbaVecEnv
 from .manager import load_plugins, pm
+
+MLP_ACTIVATIONS = ("tanh", "relu")
+MLP_OUTPUTS = ("clip", "tanh")
+
+
+@dataclass(frozen=True)
+class MlpActor:
+    """A deterministic actor given by its weights alone: how exporters rebuild a policy without its framework.
+
+    ``x = obs``; for every layer but the last ``x = activation(x @ weights[i].T + biases[i])``; the
+    last layer is linear, giving ``u`` in [-1, 1] units; the final action in [0, 1] is
+    ``(clip(u, -1, 1) + 1) / 2`` for ``output="clip"`` (a clipped Gaussian's mean) or
+    ``(tanh(u) + 1) / 2`` for ``output="tanh"`` (a squashed one). ``weights[i]`` is float32[out, in]
+    (the layout of torch's and MLX's ``Linear``), ``biases[i]`` float32[out]; the first layer reads
+    the raw observation (no normalization), the last writes 2 actions.
+    """
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    activation: str = "tanh"
+    output: str = "clip"
+
+    def __post_init__(self) -> None:
+        if self.activation not in MLP_ACTIVATIONS or self.output not in MLP_OUTPUTS:
+            raise ValueError(f"activation must be one of {MLP_ACTIVATIONS} and output one of {MLP_OUTPUTS}")
+        if not self.weights or len(self.weights) != len(self.biases):
+            raise ValueError("an MlpActor needs as many bias vectors as weight matrices, at least one")
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            inputs = self.weights[i - 1].shape[0] if i else weight.shape[1]
+            if weight.ndim != 2 or weight.shape[1] != inputs or bias.shape != (weight.shape[0],):
+                raise ValueError(f"layer {i}: weight {weight.shape} and bias {bias.shape} do not chain")
+        if self.weights[-1].shape[0] != 2:
+            raise ValueError(f"the last layer must write 2 actions (it writes {self.weights[-1].shape[0]})")
+
+    @property
+    def observation_size(self) -> int:
+        """The observations the first layer reads."""
+        return int(self.weights[0].shape[1])
+
+    def forward(self, obs: np.ndarray) -> np.ndarray:
+        """The final actions in [0, 1] for float32[B, n] observations, in NumPy (float32): the exports' reference."""
+        x = np.asarray(obs, dtype=np.float32)
+        act = np.tanh if self.activation == "tanh" else (lambda v: np.maximum(v, np.float32(0.0)))
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = x @ weight.T + bias
+            if i < len(self.weights) - 1:
+                x = act(x)
+        unit = np.clip(x, -1.0, 1.0) if self.output == "clip" else np.tanh(x)
+        return ((unit + 1.0) * 0.5).astype(np.float32)
 
 
 class Agent(ABC):
@@ -35,7 +85,14 @@ class Agent(ABC):
     def actor(self) -> Any | None:
         """The deterministic actor, for exporters: a torch module from raw observations to final actions.
 
-        None for agents without one (rules, the example's random search).
+        None for agents without one (rules, the example's random search, agents of other frameworks).
+        """
+        return None
+
+    def mlp_actor(self) -> MlpActor | None:
+        """The deterministic actor as MLP weights (:class:`MlpActor`), for exporters: any framework's MLP policy.
+
+        Exporters prefer it to :meth:`actor` and need no torch for it. None for agents without one.
         """
         return None
 
@@ -69,6 +126,14 @@ class Learner(ABC):
     def restore(self, directory: Path) -> None:
         """Continue from what :meth:`save` wrote (weights and optimizer state)."""
 
+    def details(self) -> dict[str, str]:
+        """What the trainer's banner shows about the learner: ``{"device": ..., "threads": ...}`` or more rows.
+
+        ``threads`` replaces the banner's "torch threads N" beside the Numba threads (say, for a
+        backend of another framework); every other entry is a row of its own.
+        """
+        return {}
+
 
 class AgentBackend:
     """Makes agents of one kind: ``name`` is what ``--agent`` selects.
@@ -80,6 +145,14 @@ class AgentBackend:
     name: str = ""
     description: str = ""
     trainable: bool = False
+    algorithms: tuple[str, ...] = ()
+    """What ``train --algo`` may name for this backend, the default (``ppo``) among them; empty: it takes no algorithm."""
+    networks: tuple[str, ...] = ()
+    """What ``train --network`` may name (presets such as ``standard`` or ``solid``); empty: it takes none."""
+    devices: tuple[str, ...] = ()
+    """What ``train --device`` may name (``auto`` among them); empty: it takes none."""
+    distributions: tuple[str, ...] = ()
+    """Distributions whose versions a run's manifest records (the backend's own and its framework)."""
 
     @property
     def kind(self) -> str:
@@ -93,6 +166,16 @@ class AgentBackend:
     def learner(self, env: Any, settings: dict[str, Any], log_dir: Path) -> Learner:
         """A learner of this backend on the vectorized ``env`` (``settings``: algo, network, device, seed...)."""
         raise ParameterError("agent", f"'{self.name}' is rule-based: it needs no training")
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Refuse an ``algo``, ``network`` or ``device`` outside what this backend declares, in one line.
+
+        A backend that declares none of a kind (an empty tuple) accepts any value of it and may ignore it.
+        """
+        for key, allowed in (("algo", self.algorithms), ("network", self.networks), ("device", self.devices)):
+            value = settings.get(key)
+            if allowed and value is not None and value not in allowed:
+                raise ParameterError(key, f"agent '{self.name}' offers {', '.join(allowed)} (got {value!r})")
 
     def load(self, directory: Path) -> Agent:
         """The agent that a learner saved into ``directory``; loading never unpickles."""

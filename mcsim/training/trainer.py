@@ -174,10 +174,11 @@ class TrainConfig:
                 "torch_threads": self.torch_threads}
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a run depends on."""
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and of the packages a run depends on (``extra``: the backend's declared distributions)."""
     versions = {"python": platform.python_version()}
-    for name in ("mcsim", "mcsim-sb3", "numpy", "numba", "gymnasium", "stable-baselines3", "torch"):
+    names = ("mcsim", "mcsim-sb3", "numpy", "numba", "gymnasium", "stable-baselines3", "torch")
+    for name in dict.fromkeys((*names, *extra)):
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -302,6 +303,7 @@ class Trainer:
         self.backend: AgentBackend = get_backend(config.agent)
         if not self.backend.trainable:
             raise ParameterError("agent", f"'{config.agent}' is rule-based: there is nothing to train")
+        self.backend.check_settings(config.backend_settings())
         self.run_dir = config.run_dir
         check_run_path(self.run_dir)
         manifest = self.run_dir / MANIFEST
@@ -345,7 +347,7 @@ class Trainer:
             "config": asdict(self.config),
             "env": asdict(self.env_config),
             "market": self.market,
-            "versions": package_versions(),
+            "versions": package_versions(self.backend.distributions),
             "seeds": {"train": self.config.seed, "eval": self.config.seed + EVAL_SEED_OFFSET},
             "budget": {"episodes": self.budget_episodes, "timesteps": self.budget_timesteps},
             "progress": {"timesteps": learner.timesteps, "episodes": getattr(learner, "episodes", None)},
@@ -361,16 +363,19 @@ class Trainer:
             return f"up to {vec.threads.candidates[0]}, fewer while another process holds a core"
         return str(numba.get_num_threads())
 
-    def banner(self, vec: Any) -> None:
-        """Print what the run is about to do, on what."""
+    def banner(self, vec: Any, learner: Any = None) -> None:
+        """Print what the run is about to do, on what (with the learner's own :meth:`~Learner.details`)."""
         from rich.table import Table
 
         config = self.config
         table = Table(box=None, show_header=False, pad_edge=False)
         workers = (config.workers or default_workers()) if config.vec == "subproc" else 1
+        details = dict(learner.details()) if learner is not None and hasattr(learner, "details") else {}
+        threads = details.pop("threads", f"torch threads {config.torch_threads}")
         rows = [
             ("agent", f"{config.agent} ({config.algo}, network {config.network}, device {config.device})"),
-            ("cores", f"{os.cpu_count()} (numba threads {self._numba_threads(vec)}, torch threads {config.torch_threads})"),
+            *details.items(),
+            ("cores", f"{os.cpu_count()} (numba threads {self._numba_threads(vec)}, {threads})"),
             ("vec env", f"{config.vec}: {vec.num_envs} envs" + (f" in {workers} workers" if config.vec == "subproc" else "")),
             ("objective", self.objective_label()),
             ("market", market_label(self.market, self.market_history)),
@@ -406,7 +411,7 @@ class Trainer:
         if self.finished and self.saved is not None:
             return self.saved
         vec, learner = self.start()
-        self.banner(vec)
+        self.banner(vec, learner)
         self.progress(phase(f"evaluating the baselines on {self.eval_pool.size} held-out households", step_batch,
                             reset_batch))
         baselines = Baselines({

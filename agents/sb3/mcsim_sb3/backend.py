@@ -406,6 +406,10 @@ class Sb3Backend(AgentBackend):
     name = "sb3"
     description = "stable-baselines3: PPO (default), SAC, TD3, A2C on torch"
     trainable = True
+    algorithms = tuple(ALGOS)
+    networks = tuple(NETWORKS)
+    devices = DEVICES
+    distributions = ("mcsim-sb3", "stable-baselines3", "torch")
 
     def learner(self, env: Any, settings: dict[str, Any], log_dir: Path) -> Sb3Learner:
         """An SB3 model on ``env``."""
