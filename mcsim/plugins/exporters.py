@@ -7,7 +7,7 @@ from typing import Any
 
 from ..core.errors import ParameterError
 from ..env.environment import observation_names
-from .agents import Agent
+from .agents import Agent, MlpActor
 from .manager import load_plugins, pm
 
 
@@ -61,4 +61,20 @@ def actor_of(agent: Agent, run: str | Path) -> Any:
     actor = agent.actor()
     if actor is None:
         raise ParameterError("run", f"the agent of {run} has no torch actor to export ({type(agent).__name__})")
+    return actor
+
+
+def export_source(agent: Agent, run: str | Path) -> MlpActor | Any:
+    """What an exporter converts: the agent's :class:`MlpActor` when it has one, else its torch actor.
+
+    The weights serve any framework (the mlx backend's); an agent with neither (rules, the example's
+    random search) is one ParameterError.
+    """
+    weights = agent.mlp_actor()
+    if weights is not None:
+        return weights
+    actor = agent.actor()
+    if actor is None:
+        raise ParameterError("run", f"the agent of {run} has no actor to export: neither MLP weights nor a torch "
+                                    f"actor ({type(agent).__name__})")
     return actor

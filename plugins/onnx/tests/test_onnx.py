@@ -105,5 +105,5 @@ def test_an_agent_without_a_torch_actor_is_refused(tmp_path: Path, capsys: pytes
     finally:
         pm.unregister(plugin)
     assert stop.value.code == 2
-    assert "has no torch actor to export" in capsys.readouterr().err
+    assert "has no actor to export" in capsys.readouterr().err
     assert not (run / "policy.onnx").exists()
