@@ -184,6 +184,23 @@ def horizon_reward(reward: str | None, horizon: str, bequest_weight: float) -> s
     return reward or ("crra" if horizon == "life" else "planner")
 
 
+def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--ray`` and ``--address``: spread the work over a Ray cluster (the mcsim-ray plugin's executor)."""
+    command = click.option(
+        "--address", default=None, metavar="ADDRESS",
+        help="With --ray: the cluster to join (ray://head:10001, or head:6379 on a node of it); default: RAY_ADDRESS "
+             "when set, else a local cluster started and stopped with the command.",
+    )(command)
+    return click.option("--ray", is_flag=True, help="Spread the work over Ray workers (needs mcsim-ray).")(command)
+
+
+def executor_name(ray: bool, address: str | None) -> str:
+    """The executor ``--ray`` selects (``ray``), else this process (``local``); ``--address`` needs ``--ray``."""
+    if address is not None and not ray:
+        raise BadInput("--address: names a Ray cluster, used with --ray (give --ray too)")
+    return "ray" if ray else "local"
+
+
 def print_json(data: Any) -> None:
     """Print JSON to standard output."""
     click.echo(json.dumps(data, indent=2))
@@ -623,18 +640,42 @@ def print_runs_report(report: Any, n_paths: int, market: str | None) -> None:
               help="Act with the trained weights (torch) or with an export in the run directory (onnx, ...).")
 @click.option("--optimum/--no-optimum", default=True, show_default=True,
               help="Also solve the household's optimum (dynamic programming) and report % of it.")
-def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None, runtime: str,
-            optimum: bool) -> None:
+@click.option("--batch", "batch", default=None, metavar="FILE|FOLDER",
+              help="Many households: a .parquet, .csv or .jsonl file of flat rows (README: the batch schema), or a "
+                   "folder of profiles; writes every strategy to --out (with --mc given, its evaluation too).")
+@click.option("--out", "out", default=None, metavar="FILE", help="With --batch: the strategies (.parquet, .csv, .jsonl).")
+@click.option("--block", type=Bounded(int, 1, 100_000), default=2_000, show_default=True,
+              help="With --batch: households per block (one task; its strategies are one batched roll-out).")
+@cluster_options
+@click.pass_context
+def predict(ctx: click.Context, run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot: str | None,
+            runtime: str, optimum: bool, batch: str | None, out: str | None, block: int, ray: bool,
+            address: str | None) -> None:
     """Show a trained policy's strategy for one household, its evaluation and the baselines'.
 
     A run trained over the whole life (--horizon life) shows its strategy through retirement (spending
     and equity share by phase) beside each saving baseline with each withdrawal rule.
 
+    With --batch, the strategy of every household of a file (or folder of profiles) on the median market,
+    streamed in blocks into --out, one row per household (a bad row gets its message in the 'error' column
+    and the others go on); with --mc N, each strategy's evaluation over N paths too (funded probability,
+    median capital, objective). --ray spreads the blocks over a Ray cluster (mcsim-ray): the same numbers.
+
     \b
     Examples:
       mcsim predict runs/sb3-ppo-seed0 mid_career_family --plot strategy.png
       mcsim predict runs/sb3-ppo-seed0 --runtime onnx   # after mcsim export-onnx, no torch needed
+      mcsim predict runs/sb3-ppo-seed0 --batch households.parquet --out strategies.parquet --mc 100 --ray
     """
+    if batch is not None or out is not None:
+        given = ctx.get_parameter_source
+        default = click.core.ParameterSource.DEFAULT
+        predict_many(run, batch, out, n_paths if given("n_paths") != default else 0, seed, block,
+                     runtime if given("runtime") != default else "auto", ray, address, as_json,
+                     [name for name in ("profile", "plot", "optimum") if given(name) != default])
+        return
+    if ray or address:
+        raise BadInput("--ray and --address spread a --batch of households: give --batch FILE --out FILE")
     from ..training.reports import OPTIMUM_ON_HISTORY, predict_household
     from .plot import check_output_path, write_strategy_chart
     from .progress import Reporter
@@ -662,6 +703,29 @@ def predict(run: str, profile: str, n_paths: int, seed: int, as_json: bool, plot
         click.echo(OPTIMUM_ON_HISTORY)
     if plot is not None:
         click.echo(f"Strategy chart written to {plot}")
+
+
+def predict_many(run: str, batch: str | None, out: str | None, n_paths: int, seed: int, block: int, runtime: str,
+                 ray: bool, address: str | None, as_json: bool, extra: list[str]) -> None:
+    """`predict --batch`: every household's strategy into --out, and the summary line (or JSON)."""
+    from ..training.batch import predict_batch
+    from .progress import Reporter
+
+    if batch is None or out is None:
+        raise BadInput("--batch FILE|FOLDER and --out FILE go together")
+    if extra:
+        raise BadInput(f"--batch takes its households from {batch}: drop {', '.join(_option_names(extra))}")
+    with Reporter("predicting") as progress:
+        summary = predict_batch(run, batch, out, n_paths, seed, block, executor_name(ray, address), address, runtime,
+                                progress)
+    if as_json:
+        print_json(summary.to_dict())
+    else:
+        click.echo(summary.line())
+
+
+def _option_names(names: list[str]) -> list[str]:
+    return ["PROFILE" if name == "profile" else f"--{name}" for name in names]
 
 
 @cli.command(context_settings=CONTEXT)

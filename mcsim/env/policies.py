@@ -22,7 +22,7 @@ markets (common random numbers) and returns can be compared household by househo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -183,16 +183,22 @@ class Bisection:
         self.retirement_spending = number("retirement_spending", retirement_spending, 0.0, 1.0)
         self._savings: dict[int, tuple[HouseholdPool, np.ndarray]] = {}
 
-    def savings(self, pool: HouseholdPool) -> np.ndarray:
-        """The minimum monthly saving of every household of ``pool`` (euros of today)."""
+    def savings(self, pool: HouseholdPool, seeds: Sequence[int] | None = None) -> np.ndarray:
+        """The minimum monthly saving of every household of ``pool`` (euros of today).
+
+        Household h's paths are seeded with h, or ``seeds[h]`` when given (a part of a larger pool
+        passes its households' indices there, and gets their savings).
+        """
         from ..core.optimize import minimum_saving
         from .household import household_profile
 
         cached = self._savings.get(id(pool))
         if cached is None or cached[0] is not pool:
+            chosen = range(pool.size) if seeds is None else seeds
             values = np.array([
-                minimum_saving(household_profile(pool, h), self.target, self.n_paths, seed=h, precision=5.0).monthly_saving
-                for h in range(pool.size)
+                minimum_saving(household_profile(pool, h), self.target, self.n_paths, seed=int(seed),
+                               precision=5.0).monthly_saving
+                for h, seed in enumerate(chosen)
             ])
             cached = (pool, values)
             self._savings[id(pool)] = cached
@@ -257,11 +263,29 @@ def rollout(
     """
     integer("n_episodes", n_episodes, 1, 100_000)
     pool = make_pool(households)
-    env = NumbaVecEnv(n_episodes, pool, seed=seed, **config)
     if stratified:
-        env.set_options(stratified_options(n_episodes, pool.size))
+        options = stratified_options(n_episodes, pool.size)
     else:
-        env.set_options([{"household": i % pool.size} for i in range(n_episodes)])
+        options = [{"household": i % pool.size} for i in range(n_episodes)]
+    return rollout_episodes(policy, pool, options, [seed + i for i in range(n_episodes)], record=record,
+                            on_step=on_step, **config)
+
+
+def rollout_episodes(
+    policy: Policy, pool: HouseholdPool, options: list[dict[str, float | int]], seeds: list[int], *,
+    record: bool = False, on_step: Callable[[int, int], None] | None = None, **config: object,
+) -> Rollout:
+    """Run one episode per entry of ``options`` (its reset options: ``household``, ``cohort``) with stream ``seeds``.
+
+    What :func:`rollout` does with its own choice of households and seeds; a part of a larger
+    roll-out (some of its households, on other machines) gives each episode the options and seed it
+    has there, and gets the same episodes.
+    """
+    n_episodes = len(options)
+    integer("n_episodes", n_episodes, 1, 100_000)
+    env = NumbaVecEnv(n_episodes, pool, seed=0, **config)
+    env.set_seeds(seeds)
+    env.set_options(options)
     obs = env.reset()
     assigned = env.households
     per_episode = {name: np.zeros(n_episodes) for name in ("returns", "terminal", "funded", "shortfall", "capital")}

@@ -189,6 +189,12 @@ class NumbaVecEnv:
         self._seeds = [int(seed) + b for b in range(self.num_envs)]
         return self._seeds
 
+    def set_seeds(self, seeds: Sequence[int]) -> None:
+        """Seed env b with ``seeds[b]`` at the next reset: one seed per env, in any order (roll-outs of parts of a pool)."""
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"set_seeds needs {self.num_envs} seeds, got {len(seeds)}")
+        self._seeds = [int(seed) for seed in seeds]
+
     def set_options(self, options: list[dict] | dict | None = None) -> None:
         """Options for the next reset: ``{"household": i}`` for every env, or one dict per env."""
         if options is None:

@@ -41,3 +41,13 @@ def register_exporters(register: Callable[[str, Any], None]) -> None:
 
     An exporter writes a trained agent's deterministic actor to a file format (ONNX, Core ML).
     """
+
+
+@hookspec
+def register_executors(register: Callable[[str, Any], None]) -> None:
+    """Register executors that spread work over processes or machines: call ``register(name, executor)``.
+
+    An executor is an ``mcsim.plugins.executors.Executor``: ``map_blocks(fn, blocks, shared=...)`` calls
+    ``fn(shared, block)`` for every block, wherever it runs, and yields the results in the blocks' order.
+    ``mcsim predict --batch`` and ``mcsim evaluate`` take one with ``--ray`` (the ``ray`` executor of mcsim-ray).
+    """
