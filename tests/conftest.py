@@ -13,7 +13,7 @@ from mcsim.core.profile import Profile, profile_from_dict
 
 # Installed third-party plugins must not leak into the tests: only ours (built-ins and sb3) load,
 # those of them that are installed (naming a missing one is warned about on every command).
-OUR_PLUGINS = {"sb3", "onnx", "coreml"} & set(entry_points(group="mcsim").names)
+OUR_PLUGINS = {"sb3", "mlx", "onnx", "coreml"} & set(entry_points(group="mcsim").names)
 os.environ["MCSIM_LOAD_PLUGINS"] = ",".join(sorted(OUR_PLUGINS))
 
 BASE: dict[str, Any] = {
