@@ -110,7 +110,7 @@ def test_cli_lists_plugins_and_agents(half_plugin: None) -> None:
     assert "half" in result.output and "own-plan" in result.output
     rows = json.loads(runner.invoke(cli, ["agents", "--json"]).output)
     assert {"name": "half", "kind": "rule", "trainable": False, "description": "half of everything",
-            "algorithms": [], "networks": [], "devices": []} in rows
+            "algorithms": [], "networks": [], "devices": [], "hyperparameters": []} in rows
 
 
 def test_agents_call_dp_the_optimum_as_the_readme_does() -> None:

@@ -491,10 +491,13 @@ def profile_show(name: str, as_json: bool) -> None:
                    "left as it is (exit 0) unless a larger --timesteps or --episodes is given.")
 @click.option("--torch-threads", type=Bounded(int, 1, 256), default=1, show_default=True,
               help="Torch intra-op threads (1 is robust when other work shares the cores).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A learner setting the backend declares (sb3: learning_rate, n_epochs, ent_coef, batch_size, ...; "
+                   "`mcsim agents --json` lists each backend's with its range). Repeatable.")
 def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | None, profile: str | None, network: str,
           device: str, vec: str, n_envs: int, workers: int | None, mc_train: int, reward: str | None, horizon: str,
           bequest_weight: float, mortality: str, market: str | None, gamma: float, seed: int, out: str | None,
-          resume: bool, torch_threads: int) -> None:
+          resume: bool, torch_threads: int, params: tuple[str, ...]) -> None:
     """Train an agent on a mixture of households and save it in a run directory.
 
     \b
@@ -519,6 +522,7 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
         "profile": profile, "network": network, "device": device, "vec": vec, "n_envs": n_envs, "workers": workers,
         "mc_train": mc_train, "reward": reward, "horizon": horizon, "bequest_weight": bequest_weight,
         "mortality": mortality, "market": market, "gamma": gamma, "seed": seed, "torch_threads": torch_threads,
+        "hyperparameters": train_params(agent, algo, params),
     }
     if resume:
         # Resume the run as it was configured; options given on this command line override it.
@@ -705,6 +709,22 @@ def predict(ctx: click.Context, run: str, profile: str, n_paths: int, seed: int,
         click.echo(f"Strategy chart written to {plot}")
 
 
+def train_params(agent: str, algo: str, params: tuple[str, ...]) -> dict[str, Any]:
+    """`train --param NAME=VALUE`: each a setting the backend declares, within its range (one line otherwise)."""
+    if not params:
+        return {}
+    from ..plugins.agents import get_backend
+
+    backend = get_backend(agent)
+    chosen: dict[str, Any] = {}
+    for param in params:
+        name, sep, value = param.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"--param: write NAME=VALUE (got {param!r})")
+        chosen[name.strip()] = backend.hyperparameter(name.strip(), algo).value(value.strip())
+    return chosen
+
+
 def predict_many(run: str, batch: str | None, out: str | None, n_paths: int, seed: int, block: int, runtime: str,
                  ray: bool, address: str | None, as_json: bool, extra: list[str]) -> None:
     """`predict --batch`: every household's strategy into --out, and the summary line (or JSON)."""
@@ -878,7 +898,10 @@ def agents(as_json: bool) -> None:
     backends = agent_backends()
     rows = [
         {"name": name, "kind": backend.kind, "trainable": backend.trainable, "description": backend.description,
-         "algorithms": list(backend.algorithms), "networks": list(backend.networks), "devices": list(backend.devices)}
+         "algorithms": list(backend.algorithms), "networks": list(backend.networks), "devices": list(backend.devices),
+         "hyperparameters": [{"name": h.name, "kind": h.kind, "low": h.low, "high": h.high, "choices": list(h.choices),
+                              "log": h.log, "algorithms": list(h.algorithms), "description": h.description}
+                             for h in backend.hyperparameters]}
         for name, backend in sorted(backends.items())
     ]
     if as_json:

@@ -71,6 +71,64 @@ class MlpActor:
         return ((unit + 1.0) * 0.5).astype(np.float32)
 
 
+HYPERPARAMETER_KINDS = ("float", "int", "choice")
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """A learner setting that ``train --param`` and ``mcsim sweep --param`` may set: name, type and range.
+
+    ``kind`` is ``float`` or ``int`` (within [low, high]; ``log``: searched on a log scale, as
+    learning rates are) or ``choice`` (one of ``choices``). ``algorithms`` lists the algorithms it
+    applies to (empty: all of the backend's). A backend declares its own in
+    :attr:`AgentBackend.hyperparameters`; its learner finds the chosen values in
+    ``settings["hyperparameters"]``.
+    """
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+    log: bool = False
+    algorithms: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in HYPERPARAMETER_KINDS:
+            raise ValueError(f"hyperparameter {self.name}: kind must be one of {HYPERPARAMETER_KINDS}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"hyperparameter {self.name}: a choice needs choices")
+        if self.kind != "choice" and (self.low is None or self.high is None or self.low > self.high):
+            raise ValueError(f"hyperparameter {self.name}: a number needs low <= high")
+
+    @property
+    def range_text(self) -> str:
+        """The allowed values as text: ``[1e-06, 0.01]`` or ``one of 5, 10, 20``."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        return f"{self.kind} in [{self.low:g}, {self.high:g}]"
+
+    def value(self, raw: Any) -> Any:
+        """``raw`` (a number, or text from the command line) as this setting's value; a ParameterError if it is not one."""
+        where = f"--param {self.name}"
+        if self.kind == "choice":
+            for choice in self.choices:
+                if raw == choice or str(raw) == str(choice):
+                    return choice
+            raise ParameterError(where, f"must be {self.range_text} (got {raw!r})")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise ParameterError(where, f"must be a {self.kind} number (got {raw!r})") from None
+        if isinstance(raw, bool) or not np.isfinite(number) or (self.kind == "int" and number != int(number)):
+            raise ParameterError(where, f"must be a {self.kind} number (got {raw!r})")
+        assert self.low is not None and self.high is not None
+        if not self.low <= number <= self.high:
+            raise ParameterError(where, f"must be {self.range_text} (got {raw!r})")
+        return int(number) if self.kind == "int" else number
+
+
 class Agent(ABC):
     """A strategy: actions float32[B, 2] (savings rate, equity share) for observations float32[B, 11]."""
 
@@ -153,6 +211,23 @@ class AgentBackend:
     """What ``train --device`` may name (``auto`` among them); empty: it takes none."""
     distributions: tuple[str, ...] = ()
     """Distributions whose versions a run's manifest records (the backend's own and its framework)."""
+    hyperparameters: tuple[Hyperparameter, ...] = ()
+    """The learner settings that ``train --param`` and ``mcsim sweep`` may set, with their ranges; empty: none."""
+
+    def tunable(self, algo: str | None = None) -> dict[str, Hyperparameter]:
+        """The hyperparameters that apply to ``algo`` (all of them without one), by name."""
+        return {h.name: h for h in self.hyperparameters if algo is None or not h.algorithms or algo in h.algorithms}
+
+    def hyperparameter(self, name: str, algo: str | None = None) -> Hyperparameter:
+        """The hyperparameter called ``name`` for ``algo``; an unknown one is one line naming the known ones."""
+        known = self.tunable(algo)
+        if name in known:
+            return known[name]
+        which = f"'{self.name}'" + (f" ({algo})" if algo else "")
+        hint = difflib.get_close_matches(name, list(known), n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        listed = ", ".join(sorted(known)) or "none"
+        raise ParameterError(f"--param {name}", f"agent {which} has no such setting (it has: {listed}){suggestion}")
 
     @property
     def kind(self) -> str:
@@ -176,6 +251,8 @@ class AgentBackend:
             value = settings.get(key)
             if allowed and value is not None and value not in allowed:
                 raise ParameterError(key, f"agent '{self.name}' offers {', '.join(allowed)} (got {value!r})")
+        for name, value in (settings.get("hyperparameters") or {}).items():
+            self.hyperparameter(name, settings.get("algo")).value(value)
 
     def load(self, directory: Path) -> Agent:
         """The agent that a learner saved into ``directory``; loading never unpickles."""

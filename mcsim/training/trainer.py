@@ -17,7 +17,8 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,8 @@ class TrainConfig:
     eval_episodes: int = 16
     evaluations: int = 5
     torch_threads: int = 1
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """The backend's learner settings (``train --param NAME=VALUE``), checked against what it declares."""
 
     def __post_init__(self) -> None:
         integer("profiles", self.profiles, 1, 1_000_000)
@@ -171,7 +174,7 @@ class TrainConfig:
     def backend_settings(self) -> dict[str, Any]:
         """What the backend's learner needs to know."""
         return {"algo": self.algo, "network": self.network, "device": self.device, "seed": self.seed,
-                "torch_threads": self.torch_threads}
+                "torch_threads": self.torch_threads, "hyperparameters": dict(self.hyperparameters)}
 
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -273,6 +276,8 @@ class Baselines:
     """Mean evaluation return of each baseline on the held-out households (common random numbers)."""
 
     returns: dict[str, float]
+    by_household: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each baseline's mean return household by household (what a win share compares with)."""
 
     @property
     def best(self) -> tuple[str, float]:
@@ -283,19 +288,38 @@ class Baselines:
 
 def evaluate_returns(agent: Any, pool: HouseholdPool, config: TrainConfig, env_config: EnvConfig) -> float:
     """Mean return of ``agent`` over the held-out households, on the evaluation's fixed markets."""
+    return evaluation_returns(agent, pool, config, env_config)[0]
+
+
+def evaluation_returns(agent: Any, pool: HouseholdPool, config: TrainConfig,
+                       env_config: EnvConfig) -> tuple[float, np.ndarray]:
+    """Mean return of ``agent`` over the held-out households' episodes, and each household's mean return."""
     n_episodes = pool.size * config.eval_episodes
     result = rollout(agent, pool, n_episodes, seed=config.seed + EVAL_SEED_OFFSET, stratified=True,
                      **asdict(env_config))
-    return float(result.returns.mean())
+    counts = np.bincount(result.households, minlength=pool.size)
+    by_household = np.bincount(result.households, weights=result.returns, minlength=pool.size) / np.maximum(counts, 1)
+    return float(result.returns.mean()), by_household
+
+
+def win_share(policy: np.ndarray, baselines: Baselines) -> float | None:
+    """The share of households on which the policy's mean return beats every baseline's there (ties excluded)."""
+    if not baselines.by_household:
+        return None
+    best = np.max(np.vstack(list(baselines.by_household.values())), axis=0)
+    return float(np.mean(policy > best + 1e-9))
 
 
 class Trainer:
     """Runs one training: banner, progress, evaluations, checkpoints, manifest."""
 
     def __init__(self, config: TrainConfig, env_config: EnvConfig | None = None, console: Any = None,
-                 progress: OnProgress | None = None) -> None:
+                 progress: OnProgress | None = None,
+                 on_evaluation: Callable[[dict[str, Any]], None] | None = None) -> None:
         from rich.console import Console
 
+        self.on_evaluation = on_evaluation
+        """Told each evaluation's history entry as it is made (say, a sweep reporting to its scheduler)."""
         self.config = config
         self.env_config = env_config or config.env_config()
         self.console = console or Console()
@@ -414,10 +438,10 @@ class Trainer:
         self.banner(vec, learner)
         self.progress(phase(f"evaluating the baselines on {self.eval_pool.size} held-out households", step_batch,
                             reset_batch))
-        baselines = Baselines({
-            name: evaluate_returns(policy, self.eval_pool, self.config, self.env_config)
-            for name, policy in self.baseline_policies().items()
-        })
+        evaluated = {name: evaluation_returns(policy, self.eval_pool, self.config, self.env_config)
+                     for name, policy in self.baseline_policies().items()}
+        baselines = Baselines({name: mean for name, (mean, _) in evaluated.items()},
+                              {name: households for name, (_, households) in evaluated.items()})
         every = max(1, self.budget_timesteps // self.config.evaluations) if self.config.evaluations else None
         next_eval = [(learner.timesteps // every + 1) * every if every else math.inf]
         recent: list[float] = []
@@ -498,11 +522,14 @@ class Trainer:
         """Evaluate the current policy on the held-out households beside the best baseline; append it to the history."""
         self.progress(f"evaluating the policy on {self.eval_pool.size} held-out households",
                       min(learner.timesteps, self.budget_timesteps), self.budget_timesteps, unit="steps")
-        policy_return = evaluate_returns(learner.agent, self.eval_pool, self.config, self.env_config)
+        policy_return, by_household = evaluation_returns(learner.agent, self.eval_pool, self.config, self.env_config)
         best_name, best_return = baselines.best
         entry = {"timesteps": learner.timesteps, "return": policy_return, "best_baseline": best_name,
-                 "best_baseline_return": best_return, "wall_seconds": round(time.time() - self.started, 3)}
+                 "best_baseline_return": best_return, "win_share": win_share(by_household, baselines),
+                 "wall_seconds": round(time.time() - self.started, 3)}
         self.history.append(entry)
+        if self.on_evaluation is not None:
+            self.on_evaluation(entry)
         return entry
 
     def checkpoint(self, learner: Any, status: str = "training") -> None:

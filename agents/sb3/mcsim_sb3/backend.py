@@ -27,7 +27,7 @@ from mcsim.core.errors import ParameterError
 from mcsim.env.environment import observation_space
 from mcsim.env.kernels import HORIZONS
 from mcsim.env.vec_env import register_with_sb3
-from mcsim.plugins.agents import Agent, AgentBackend, Learner
+from mcsim.plugins.agents import Agent, AgentBackend, Hyperparameter, Learner
 from mcsim.training.runio import brief, file_problem, read_json_object, write_json
 
 register_with_sb3()  # SB3 takes NumbaVecEnv as a VecEnv, however the env and SB3 were imported
@@ -112,6 +112,29 @@ def _algo_kwargs(algo: str, n_envs: int) -> dict[str, Any]:
         return {"n_steps": 8, "gamma": 1.0}
     return {"gamma": 1.0, "learning_starts": 1000, "batch_size": 256, "train_freq": 1, "gradient_steps": 1,
             "buffer_size": 200_000}
+
+
+ON_POLICY, OFF_POLICY = ("ppo", "a2c"), ("sac", "td3")
+HYPERPARAMETERS = (
+    Hyperparameter("learning_rate", "float", 1e-6, 1e-2, log=True, description="the optimizer's step size"),
+    Hyperparameter("gamma", "float", 0.9, 1.0, description="discount of future rewards (1: the objective's own sum)"),
+    Hyperparameter("n_epochs", "int", 1, 50, algorithms=("ppo",), description="passes over each rollout"),
+    Hyperparameter("n_steps", "int", 1, 8192, log=True, algorithms=ON_POLICY,
+                   description="steps per env between updates"),
+    Hyperparameter("batch_size", "int", 8, 65536, log=True, algorithms=("ppo", "sac", "td3"),
+                   description="minibatch size"),
+    Hyperparameter("ent_coef", "float", 0.0, 0.1, algorithms=ON_POLICY, description="entropy bonus"),
+    Hyperparameter("gae_lambda", "float", 0.8, 1.0, algorithms=ON_POLICY, description="GAE's bias-variance trade-off"),
+    Hyperparameter("clip_range", "float", 0.05, 0.5, algorithms=("ppo",), description="PPO's ratio clip"),
+    Hyperparameter("vf_coef", "float", 0.1, 1.0, algorithms=ON_POLICY, description="weight of the value loss"),
+    Hyperparameter("max_grad_norm", "float", 0.1, 10.0, algorithms=ON_POLICY, description="gradient clipping"),
+    Hyperparameter("tau", "float", 0.001, 1.0, algorithms=OFF_POLICY, description="target networks' update rate"),
+    Hyperparameter("learning_starts", "int", 0, 100_000, algorithms=OFF_POLICY,
+                   description="steps before the first update"),
+    Hyperparameter("buffer_size", "int", 1_000, 10_000_000, log=True, algorithms=OFF_POLICY,
+                   description="replay buffer size"),
+)
+"""What ``train --param`` and ``mcsim sweep --param`` may set, with SB3's meaning and ranges that keep training sane."""
 
 
 def _versions() -> dict[str, str]:
@@ -309,6 +332,7 @@ class Sb3Learner(Learner):
         kwargs = _algo_kwargs(algo, env.num_envs)
         if "learning_rate" in settings:
             kwargs["learning_rate"] = float(settings["learning_rate"])
+        kwargs.update(settings.get("hyperparameters") or {})  # checked against HYPERPARAMETERS by the trainer
         self.model = ALGOS[algo](
             "MlpPolicy", self.env, seed=settings.get("seed", 0), device=self.device, verbose=0,
             policy_kwargs=_policy_kwargs(algo, network), **kwargs,
@@ -410,6 +434,7 @@ class Sb3Backend(AgentBackend):
     networks = tuple(NETWORKS)
     devices = DEVICES
     distributions = ("mcsim-sb3", "stable-baselines3", "torch")
+    hyperparameters = HYPERPARAMETERS
 
     def learner(self, env: Any, settings: dict[str, Any], log_dir: Path) -> Sb3Learner:
         """An SB3 model on ``env``."""
