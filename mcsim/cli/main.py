@@ -911,7 +911,7 @@ def agents(as_json: bool) -> None:
         click.echo(f"{row['name']:16s} {row['kind']:7s} {row['description']}")
 
 
-PLUGIN_COMMANDS = {"export-coreml": "mcsim-coreml", "export-onnx": "mcsim-onnx"}
+PLUGIN_COMMANDS = {"export-coreml": "mcsim-coreml", "export-onnx": "mcsim-onnx", "sweep": "mcsim-ray"}
 """Commands that plugins provide; without the plugin, the command says how to install it."""
 
 

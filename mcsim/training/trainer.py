@@ -319,7 +319,7 @@ class Trainer:
         from rich.console import Console
 
         self.on_evaluation = on_evaluation
-        """Told each evaluation's history entry as it is made (say, a sweep reporting to its scheduler)."""
+        """Told each evaluation's history entry once the checkpoint (or final manifest) holding it is written."""
         self.config = config
         self.env_config = env_config or config.env_config()
         self.console = console or Console()
@@ -457,9 +457,10 @@ class Trainer:
             self.progress("training", min(timesteps, self.budget_timesteps), self.budget_timesteps, unit="steps",
                           detail=f"{episodes:,} episodes, {speed:,.0f} steps/s{mean}")
             if timesteps >= next_eval[0]:
-                self.evaluate(learner, baselines)
+                entry = self.evaluate(learner, baselines)
                 next_eval[0] += every
                 self.checkpoint(learner)
+                self.tell(entry)
             within_episodes = self.budget_episodes is None or episodes < self.budget_episodes
             return within_episodes and timesteps < self.budget_timesteps
 
@@ -488,7 +489,13 @@ class Trainer:
                    "baseline_returns": baselines.returns}
         manifest = self.manifest(status, learner, {"metrics": metrics})
         write_json(self.run_dir / MANIFEST, manifest)
+        self.tell(final)
         return manifest
+
+    def tell(self, entry: dict[str, Any]) -> None:
+        """Tell ``on_evaluation`` an evaluation once the run directory holds it (a sweep may stop the run there)."""
+        if self.on_evaluation is not None:
+            self.on_evaluation(entry)
 
     def start(self) -> tuple[Any, Any]:
         """The vectorized env and the learner (restored when resuming).
@@ -528,8 +535,6 @@ class Trainer:
                  "best_baseline_return": best_return, "win_share": win_share(by_household, baselines),
                  "wall_seconds": round(time.time() - self.started, 3)}
         self.history.append(entry)
-        if self.on_evaluation is not None:
-            self.on_evaluation(entry)
         return entry
 
     def checkpoint(self, learner: Any, status: str = "training") -> None:

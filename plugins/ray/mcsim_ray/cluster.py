@@ -21,8 +21,9 @@ from typing import Any
 
 from mcsim.core.errors import ParameterError
 
-MAX_TEMP_PATH = 48
-"""Ray's unix sockets live under its temporary folder, and a socket path is limited to 107 bytes."""
+MAX_TEMP_PATH = 22
+"""Ray's unix sockets live under its temporary folder (``<folder>/session_<date>_<pid>/sockets/plasma_store``,
+64 bytes more with our folder's 20), and a socket path is limited to 107 bytes."""
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 

@@ -32,15 +32,21 @@ def ray_cluster() -> Iterator[object]:
 def ray_plugin() -> Iterator[None]:
     """mcsim-ray's hooks registered in mcsim's plugin manager (the test session loads only the listed plugins)."""
     from mcsim_ray import plugin
+    from mcsim_ray.command import sweep
 
+    from mcsim.cli.main import cli
     from mcsim.plugins import load_plugins, pm
 
     load_plugins()
     registered = pm.is_registered(plugin)
     if not registered:
         pm.register(plugin, name="ray")
+    previous = cli.commands.get("sweep")
+    cli.add_command(sweep)  # the command line was built before the plugin was registered
     try:
         yield
     finally:
+        if previous is not None:
+            cli.add_command(previous)
         if not registered:
             pm.unregister(plugin)
