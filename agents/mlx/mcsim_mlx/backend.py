@@ -23,7 +23,7 @@ import numpy as np
 from mcsim.core.errors import ParameterError
 from mcsim.env.environment import observation_space
 from mcsim.env.kernels import HORIZONS
-from mcsim.plugins.agents import Agent, AgentBackend, Learner, MlpActor
+from mcsim.plugins.agents import Agent, AgentBackend, Hyperparameter, Learner, MlpActor
 from mcsim.training.runio import brief, file_problem, read_json_object, write_json
 
 NETWORK_NAMES = ("standard", "solid", "robust", "enterprise")
@@ -31,6 +31,21 @@ DEVICES = ("auto", "cpu", "gpu")
 SPEC_FILE, POLICY_FILE, OPTIMIZER_FILE = "agent.json", "policy.safetensors", "optimizer.safetensors"
 KEY_NAME = "rng_key"
 PROGRESS_LOG = "mlx/progress.jsonl"
+HYPERPARAMETERS = (
+    Hyperparameter("learning_rate", "float", 1e-6, 1e-2, log=True, description="Adam's step size at the start"),
+    Hyperparameter("lr_schedule", "choice", choices=("linear", "constant"),
+                   description="the learning rate annealed linearly to 0 over the budget, or constant"),
+    Hyperparameter("gamma", "float", 0.9, 1.0, description="discount of future rewards (1: the objective's own sum)"),
+    Hyperparameter("gae_lambda", "float", 0.8, 1.0, description="GAE's bias-variance trade-off"),
+    Hyperparameter("n_steps", "int", 1, 8192, log=True, description="steps per env between updates"),
+    Hyperparameter("batch_size", "int", 8, 65536, log=True, description="minibatch size"),
+    Hyperparameter("n_epochs", "int", 1, 50, description="passes over each rollout"),
+    Hyperparameter("clip_range", "float", 0.05, 0.5, description="PPO's ratio clip"),
+    Hyperparameter("ent_coef", "float", 0.0, 0.1, description="entropy bonus"),
+    Hyperparameter("vf_coef", "float", 0.1, 1.0, description="weight of the value loss"),
+    Hyperparameter("max_grad_norm", "float", 0.1, 10.0, description="gradient clipping (global norm)"),
+)
+"""What ``train --param`` and ``mcsim sweep --param`` may set (:class:`mcsim_mlx.ppo.PPOConfig`'s fields)."""
 ACTIONS = "clipped Gaussian: (clip(u, -1, 1) + 1) / 2, u ~ N(mean, exp(log_std)); deterministic: the mean"
 
 
@@ -185,7 +200,7 @@ class MlxLearner(Learner):
         if network not in NETWORKS:
             raise ParameterError("network", f"must be one of {', '.join(NETWORKS)} (got {network!r})")
         self.device = resolve_device(settings.get("device", "auto"))
-        self.config = PPOConfig.from_settings(settings)
+        self.config = PPOConfig.from_settings({**settings, **(settings.get("hyperparameters") or {})})
         self.seed = int(settings.get("seed", 0))
         self.env = env
         self.n_envs = int(env.num_envs)
@@ -330,6 +345,7 @@ class MlxBackend(AgentBackend):
     networks = NETWORK_NAMES
     devices = DEVICES
     distributions = ("mcsim-mlx", "mlx")
+    hyperparameters = HYPERPARAMETERS
 
     def learner(self, env: Any, settings: dict[str, Any], log_dir: Path) -> MlxLearner:
         """A PPO learner on ``env``."""

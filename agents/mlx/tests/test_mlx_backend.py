@@ -225,3 +225,18 @@ def test_gae_matches_a_hand_computation() -> None:
             expected[t, b] = running
     np.testing.assert_allclose(advantage, expected, rtol=1e-6)
     np.testing.assert_allclose(returns, expected + values, rtol=1e-6)
+
+
+def test_params_reach_ppo_and_a_bad_one_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, train_mlx) -> None:
+    backend = get_backend("mlx")
+    assert {"learning_rate", "lr_schedule", "n_epochs", "clip_range"} <= {h.name for h in backend.hyperparameters}
+    train_mlx(tmp_path / "params", "--param", "n_epochs=2", "--param", "lr_schedule=constant",
+              "--param", "learning_rate=1e-4")
+    ppo = json.loads((tmp_path / "params" / "model" / "agent.json").read_text())["ppo"]
+    assert (ppo["n_epochs"], ppo["lr_schedule"], ppo["learning_rate"]) == (2, "constant", 1e-4)
+    with pytest.raises(SystemExit) as stop:
+        main(["train", *TINY, "--out", str(tmp_path / "bad"), "--param", "clip_range=2"])
+    assert stop.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "clip_range" in lines[0], lines
+    assert not (tmp_path / "bad").exists()
