@@ -225,3 +225,16 @@ def test_the_schema_documents_every_column() -> None:
         row_profile({"current_age": 40, "retirement_age": 64, "life_expectancy": 90, "target_monthly_income": 1})
     with pytest.raises(ParameterError, match="block"):
         predict_batch("nowhere", "x.csv", "y.csv", block=0)
+
+
+def test_evaluate_in_blocks_gives_the_numbers_of_one_roll_out(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mcsim.training.evaluation_blocks as blocks
+    from mcsim.training.robustness import evaluate_markets
+
+    monkeypatch.setattr(blocks, "MAX_BLOCK_EPISODES", 20)  # 3 households of 6 paths a block: 4 blocks
+    whole = evaluate_markets([str(run)], 10, 6, 3, optimum=False).to_dict()
+    split = evaluate_markets([str(run)], 10, 6, 3, optimum=False, executor="local").to_dict()
+    assert json.dumps(split, sort_keys=True) == json.dumps(whole, sort_keys=True)
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate", str(run), "--profiles", "2", "--mc", "2", "--ray"])
+    assert stop.value.code == 2

@@ -561,12 +561,16 @@ def train(agent: str, algo: str, profiles: int, episodes: int, timesteps: int | 
               help=f"Evaluate every run on each of these markets ({', '.join(MARKETS)}), with a robustness table.  "
                    "[default: each run's training market]")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@cluster_options
 def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, optimum: bool, markets: str | None,
-             as_json: bool) -> None:
+             as_json: bool, ray: bool, address: str | None) -> None:
     """Compare trained policies with every baseline on held-out households, on the same paths.
 
     With several runs (say, several seeds) it also reports the policy over runs: each run's value, and from
     3 runs the mean and its 95% interval (a share's within 0 and 100%).
+
+    --ray splits the households in blocks over Ray workers (mcsim-ray; a local cluster, or --address): each
+    household keeps its episodes and seeds, so the numbers are those of one process.
 
     With --market (or runs trained on different markets) a robustness table follows: each run and baseline's
     mean yardstick on each market, the same households and seeds on every market, and each run's share of
@@ -583,6 +587,7 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
       mcsim evaluate runs/sb3-ppo-seed0 --profiles 20 --mc 1000
       mcsim evaluate runs/seed0 runs/seed1 runs/seed2 --json
       mcsim evaluate runs/lognormal runs/bootstrap --market lognormal,bootstrap,historical
+      mcsim evaluate runs/sb3-ppo-seed0 --profiles 10000 --mc 10 --no-optimum --ray   # households in blocks on Ray
     """
     from ..training.reports import OPTIMUM_ON_HISTORY
     from ..training.robustness import evaluate_markets
@@ -592,7 +597,9 @@ def evaluate(runs: tuple[str, ...], n_households: int, n_paths: int, seed: int, 
 
     chosen = market_list(markets)
     with Reporter("evaluating") as progress:
-        report = evaluate_markets(list(runs), n_households, n_paths, seed, optimum, progress, chosen)
+        executor = executor_name(ray, address)
+        report = evaluate_markets(list(runs), n_households, n_paths, seed, optimum, progress, chosen,
+                                  executor if ray else None, address)
     if as_json:
         print_json(report.to_dict())
         return

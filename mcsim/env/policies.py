@@ -204,6 +204,10 @@ class Bisection:
             self._savings[id(pool)] = cached
         return cached[1]
 
+    def forget(self, pool: HouseholdPool) -> None:
+        """Drop the savings kept for ``pool`` (a block's, done with), and the pool with them."""
+        self._savings.pop(id(pool), None)
+
     def act(self, obs: np.ndarray, env: NumbaVecEnv) -> np.ndarray:
         """Each household's minimum saving as a share of its capacity over the step, and its allocation."""
         months, inside = _coming_months(env)

@@ -275,9 +275,15 @@ def evaluate(
                                          monthly_consumption=empty)
         rollouts[name] = result
     report(f"{label}: scoring the strategies")
+    return score_rollouts(rollouts, spending, pool, n_paths, seed, config)
+
+
+def score_rollouts(rollouts: dict[str, Rollout], spending: dict[str, np.ndarray], pool: HouseholdPool, n_paths: int,
+                   seed: int, config: EnvConfig) -> Evaluation:
+    """The :class:`Evaluation` of every strategy's roll-out (``spending``: over the whole life, by strategy)."""
     first = next(iter(rollouts.values()))
     rng = np.random.default_rng(seed)
-    everything = np.ones(n_episodes, dtype=bool)
+    everything = np.ones(first.returns.size, dtype=bool)
     overall = {name: score(result, everything, config, rng, spending.get(name)) for name, result in rollouts.items()}
     by_household = [
         {name: household_yardstick(result, first.households == h, pool, h, config) for name, result in rollouts.items()}

@@ -210,12 +210,15 @@ def check_horizons(runs: list[str]) -> None:
 
 
 def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True,
-                  progress: OnProgress | None = None, market: str | None = None, label: str = "") -> RunsReport:
+                  progress: OnProgress | None = None, market: str | None = None, label: str = "",
+                  executor: str | None = None, address: str | None = None) -> RunsReport:
     """Evaluate each run's policy beside the baselines (and the optimum) on its held-out households.
 
     ``market``: the return model of those households, by default each run's own. Runs with the
     same objective share the optimum's solutions (same held-out households); on a historical or
     bootstrap market the optimum is not computed (``optimum_skipped``). ``label`` prefixes the progress.
+    ``executor`` (``ray``, ``local``): households in blocks over it, with the same numbers
+    (:mod:`~mcsim.training.evaluation_blocks`; ``address``: its cluster); None: one roll-out in this process.
     """
     check_horizons(runs)  # before any evaluation
     report = progress or silent
@@ -234,9 +237,19 @@ def evaluate_runs(runs: list[str], n_households: int, n_paths: int, seed: int, o
         parametric = markets[run] not in HISTORY_MODELS
         if (config.mc_paths, markets[run]) not in optima:
             optima[config.mc_paths, markets[run]] = run_optimum(manifest, optimum and parametric)
-        policies = strategies(agent, optima[config.mc_paths, markets[run]], config.life)
-        evaluations[run] = evaluate(policies, pools[key], n_paths, seed, config, progress=report,
-                                    label=f"evaluating{which}")
+        chosen_optimum = optima[config.mc_paths, markets[run]]
+        if executor is None:
+            policies = strategies(agent, chosen_optimum, config.life)
+            evaluations[run] = evaluate(policies, pools[key], n_paths, seed, config, progress=report,
+                                        label=f"evaluating{which}")
+        else:
+            from .batch import run_payload
+            from .evaluation_blocks import evaluate_in_blocks
+
+            paths = None if chosen_optimum is None else chosen_optimum.mc_paths
+            evaluations[run] = evaluate_in_blocks(run_payload(run, "torch"), paths, pools[key], n_paths, seed, config,
+                                                  executor, address, Path(run).resolve().parent, report,
+                                                  f"evaluating{which}")
     skipped = optimum and any(m in HISTORY_MODELS for m in markets.values())
     return RunsReport(evaluations, markets=markets, optimum_skipped=skipped)
 

@@ -176,10 +176,12 @@ def check_markets(markets: list[str]) -> list[str]:
 
 
 def evaluate_markets(runs: list[str], n_households: int, n_paths: int, seed: int, optimum: bool = True,
-                     progress: OnProgress | None = None, markets: list[str] | None = None) -> MarketsReport:
+                     progress: OnProgress | None = None, markets: list[str] | None = None,
+                     executor: str | None = None, address: str | None = None) -> MarketsReport:
     """Evaluate every run on each of ``markets`` (by default each run on its training market only).
 
-    Each market's held-out households and seeds are the same for every run.
+    Each market's held-out households and seeds are the same for every run. ``executor``: the
+    households in blocks over it (``ray``), the same numbers (:func:`~mcsim.training.reports.evaluate_runs`).
     """
     check_horizons(runs)
     manifests = {run: read_manifest(run) for run in runs}
@@ -193,7 +195,8 @@ def evaluate_markets(runs: list[str], n_households: int, n_paths: int, seed: int
     by_market = {}
     for i, (market, members) in enumerate(groups.items(), 1):
         label = f" {market} ({i}/{len(groups)})" if len(groups) > 1 else ""
-        by_market[market] = evaluate_runs(members, n_households, n_paths, seed, optimum, progress, market, label)
+        by_market[market] = evaluate_runs(members, n_households, n_paths, seed, optimum, progress, market, label,
+                                          executor, address)
     return MarketsReport(by_market, trained, {run: _setting(manifest) for run, manifest in manifests.items()})
 
 

@@ -61,3 +61,15 @@ def test_cli_ray_and_a_bad_address(ray_cluster: object, ray_plugin: None, run: P
     with pytest.raises(SystemExit) as stop:
         main(["predict", str(run), "--batch", str(source), "--out", str(tmp_path / "o.csv"), "--address", "x:1"])
     assert stop.value.code == 2 and "give --ray too" in capsys.readouterr().err
+
+
+def test_evaluate_on_ray_equals_one_process(ray_cluster: object, ray_plugin: None, run: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import mcsim.training.evaluation_blocks as blocks
+
+    monkeypatch.setattr(blocks, "MAX_BLOCK_EPISODES", 8)  # 2 households of 4 paths a block
+    args = ["evaluate", str(run), "--profiles", "6", "--mc", "4", "--no-optimum", "--json"]
+    one = CliRunner().invoke(cli, args)
+    spread = CliRunner().invoke(cli, [*args, "--ray"])
+    assert one.exit_code == 0 and spread.exit_code == 0, spread.output
+    assert json.loads(spread.stdout) == json.loads(one.stdout)
