@@ -57,6 +57,25 @@ def temp_folder(workdir: Path | None) -> str:
     return tempfile.mkdtemp(prefix=".mcsim-ray-" if base else "mcsim-ray-", dir=base)
 
 
+def reachable(address: str, timeout: float = 5.0) -> None:
+    """A ParameterError unless ``address`` (``host:port`` or ``ray://host:port``) accepts a connection.
+
+    Ray itself retries an unreachable head for minutes; this says so in one line at once.
+    """
+    import socket
+
+    if address == "auto":
+        return
+    where = address.removeprefix("ray://")
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit():
+        raise ParameterError("--address", f"write host:port or ray://host:port (got {address!r})")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ParameterError("--address", f"no Ray cluster answers at {address} ({error.strerror or error})") from None
+
+
 @contextmanager
 def cluster(address: str | None = None, workdir: Path | None = None, num_cpus: int | None = None) -> Iterator[Any]:
     """Ray, initialized for the ``with`` block: a local cluster (stopped after) or the one at ``address``."""
@@ -70,6 +89,7 @@ def cluster(address: str | None = None, workdir: Path | None = None, num_cpus: i
     folder = None
     try:
         if address:
+            reachable(address)
             try:
                 ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
                          runtime_env={"env_vars": WORKER_ENV})

@@ -73,3 +73,14 @@ def test_evaluate_on_ray_equals_one_process(ray_cluster: object, ray_plugin: Non
     spread = CliRunner().invoke(cli, [*args, "--ray"])
     assert one.exit_code == 0 and spread.exit_code == 0, spread.output
     assert json.loads(spread.stdout) == json.loads(one.stdout)
+
+
+def test_an_address_without_a_cluster_is_one_line_at_once() -> None:
+    from mcsim_ray.cluster import reachable
+
+    from mcsim.core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="no Ray cluster answers at 127.0.0.1:1"):
+        reachable("127.0.0.1:1", timeout=2.0)
+    with pytest.raises(ParameterError, match="write host:port or ray://host:port"):
+        reachable("nonsense")
